@@ -1,0 +1,83 @@
+# cgguard build: .bpf.c -> .bpf.o -> skeleton -> binary (libbpf-bootstrap
+# style).  Everything generated goes to .output/.
+OUTPUT    := .output
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+CC        ?= gcc
+PREFIX    ?= /usr/local
+ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+LIBBPF_CFLAGS := $(shell pkg-config --cflags libbpf 2>/dev/null)
+LIBBPF_LIBS   := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf)
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS)
+LDLIBS    += $(LIBBPF_LIBS) -lelf -lz -lyaml
+
+BPF_SRCS  := bpf/guard.bpf.c
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+
+LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/parse.c \
+             policy/builtin.c policy/compile.c bpf/loader.c
+CMD_SRCS  := $(wildcard cmd/*.c)
+LIB_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
+CMD_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(CMD_SRCS))
+
+TEST_BINS := $(OUTPUT)/tests/test_policy $(OUTPUT)/tests/test_compile \
+             $(OUTPUT)/tests/test_verdict
+BENCH_BINS := $(OUTPUT)/bench/bench_prog
+
+.SECONDARY:
+.PHONY: all clean deps test test-unit test-bpf test-integration bench install demo
+all: cgguard
+
+deps:
+	./tests/deps.sh
+
+$(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/bench:
+	mkdir -p $@
+
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/cgguard_abi.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) \
+		-I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(OUTPUT)/%.o: %.c $(SKELS) $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+cgguard: $(CMD_OBJS) $(LIB_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/test_policy: tests/unit/test_policy.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
+$(OUTPUT)/tests/test_compile: tests/unit/test_compile.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
+$(OUTPUT)/tests/test_verdict: tests/bpf/test_verdict.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+$(OUTPUT)/bench/bench_prog: bench/bench_prog.c $(LIB_OBJS) | $(OUTPUT)/bench
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+test: cgguard $(TEST_BINS)
+	./tests/run.sh
+
+test-unit: $(TEST_BINS)
+	./tests/run.sh unit
+
+bench: cgguard $(BENCH_BINS)
+	./bench/run.sh
+
+install: cgguard
+	install -D -m 0755 cgguard $(DESTDIR)$(PREFIX)/sbin/cgguard
+	install -D -m 0644 docs/cgguard.8 $(DESTDIR)$(PREFIX)/share/man/man8/cgguard.8
+
+demo: cgguard
+	./tests/demo.sh
+
+clean:
+	rm -rf $(OUTPUT) cgguard

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Loader: owns the pinned programs, maps and links under CG_PIN_ROOT.
+ *
+ * The programs are loaded once (first attach) and pinned; every later
+ * cgguard process opens the pins.  Nothing here needs a daemon: the pins
+ * are the state.  All functions return 0 or -errno, with detail in
+ * cg_lasterr().
+ */
+#ifndef CGGUARD_LOADER_H
+#define CGGUARD_LOADER_H
+
+#include <stdint.h>
+#include <linux/types.h>
+#include "cgguard_abi.h"
+#include "../policy/policy.h"
+#include "../policy/compile.h"
+
+#define CG_BPFFS	"/sys/fs/bpf"
+#define CG_PIN_ROOT	CG_BPFFS "/cgguard"
+
+enum cg_map_id {
+	CG_MAP_LPM,
+	CG_MAP_BINDING,
+	CG_MAP_COUNTERS,
+	CG_MAP_RULE_HITS,
+	CG_MAP_SLOTS,
+	CG_MAP_CGROUPS,
+	CG_MAP_INFO,
+	CG_MAP_MAX,
+};
+
+struct cg_guard {
+	int lock_fd;
+	int prog_fd[2];		/* indexed by enum cg_dir */
+	__u32 prog_id[2];
+	int map_fd[CG_MAP_MAX];
+	int ncpus;
+};
+
+/* Open flags. */
+#define CG_OPEN_CREATE	(1u << 0)	/* load and pin if nothing is pinned */
+#define CG_OPEN_RDONLY	(1u << 1)	/* shared lock; no changes */
+
+int cg_guard_open(struct cg_guard **out, unsigned flags);
+void cg_guard_close(struct cg_guard *g);
+
+/* Attaches (or swaps) @p on the cgroup at absolute path @cgpath. */
+int cg_guard_attach(struct cg_guard *g, const char *cgpath,
+		    const struct cg_policy *p);
+/* Detaches cgguard's own links from a cgroup given by path or id. */
+int cg_guard_detach(struct cg_guard *g, const char *cgpath, __u64 cgid);
+
+struct cg_status {
+	__u64 cgid;
+	struct cg_cgroup_meta meta;
+	struct cg_slot_meta slot;
+	int cgroup_exists;
+	int linked[2];		/* our link is pinned for the direction */
+	int enforced[2];	/* the kernel lists our program on the cgroup */
+	__u32 bound_slot[2];	/* slot in the attachment's storage */
+};
+
+typedef int (*cg_status_cb)(const struct cg_status *st, void *ctx);
+/* Calls @cb for every guarded cgroup (sorted by path). */
+int cg_guard_foreach(struct cg_guard *g, cg_status_cb cb, void *ctx);
+int cg_guard_status(struct cg_guard *g, __u64 cgid, struct cg_status *st);
+
+/* Sums the per-CPU counters of a cgroup's attachment for direction @dir. */
+int cg_guard_counters(struct cg_guard *g, __u64 cgid, int dir,
+		      struct cg_counters *out);
+/* Sums per-rule hits of a slot: hits[CG_RULES_PER_SLOT]. */
+int cg_guard_rule_hits(struct cg_guard *g, __u32 slot, __u64 *hits);
+
+/* Writes a compiled policy into @slot of an LPM map (used by tests too). */
+int cg_slot_write(int lpm_fd, __u16 slot, const struct cg_compiled *c);
+/* Deletes every entry of @slot. */
+int cg_slot_clear(int lpm_fd, __u16 slot);
+/* Writes the reserved deny-all entries of slot 0. */
+int cg_slot_write_unbound(int lpm_fd);
+
+#endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Shared by the subcommands in cmd/: one do_<cmd>() per file. */
+#ifndef CGGUARD_CMD_H
+#define CGGUARD_CMD_H
+
+#include <stdio.h>
+#include "../lib/json.h"
+#include "../lib/err.h"
+#include "../bpf/loader.h"
+
+#define CG_VERSION "0.1.0"
+
+extern int json_output;		/* --json given anywhere */
+extern const char *prog_name;
+
+int do_attach(int argc, char **argv);
+int do_detach(int argc, char **argv);
+int do_list(int argc, char **argv);
+int do_stats(int argc, char **argv);
+int do_run(int argc, char **argv);
+int do_policy(int argc, char **argv);
+
+/* Prints "cgguard: CONTEXT: DETAIL" (detail from cg_lasterr or errno). */
+int report(int err, const char *context);
+/* Fails with a message naming the missing capabilities. */
+int require_caps(const char *what);
+/* Opens the pinned state, printing a precise error on failure. */
+int open_guard(struct cg_guard **g, unsigned flags);
+/* Loads a policy by name or path, printing its error on failure. */
+int load_policy(const char *name, struct cg_policy **p);
+/* Prints the counters of one cgroup (text or JSON). */
+void print_counters(struct json *j, struct cg_guard *g, __u64 cgid);
+/* Prints the per-rule hits of a slot. */
+void print_rule_hits(struct json *j, struct cg_guard *g, __u32 slot,
+		     const char *source);
+/* Handles --help/-h and --json in a subcommand's getopt loop. */
+#define COMMON_LONGOPTS { "json", no_argument, NULL, 'j' }, \
+			{ "help", no_argument, NULL, 'h' }
+#endif

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* Helpers shared by the subcommands. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+#include "cgguard.h"
+#include "../policy/compile.h"
+
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+int report(int err, const char *context)
+{
+	const char *d = cg_lasterr();
+
+	if (err == -EPERM && !*d)
+		d = "permission denied: needs CAP_BPF and CAP_NET_ADMIN";
+	fprintf(stderr, "%s: %s: %s\n", prog_name, context,
+		*d ? d : strerror(-err));
+	return 1;
+}
+
+static int have_cap(const struct __user_cap_data_struct *d, int cap)
+{
+	return !!(d[cap / 32].effective & (1u << (cap % 32)));
+}
+
+int require_caps(const char *what)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = {};
+	int bpf, net;
+
+	if (syscall(SYS_capget, &h, d))
+		return 0;	/* cannot tell: let the kernel decide */
+	bpf = have_cap(d, CAP_BPF) || have_cap(d, CAP_SYS_ADMIN);
+	net = have_cap(d, CAP_NET_ADMIN);
+	if (bpf && net)
+		return 0;
+	fprintf(stderr, "%s: %s needs %s%s%s (run as root)\n", prog_name,
+		what, bpf ? "" : "CAP_BPF (or CAP_SYS_ADMIN)",
+		!bpf && !net ? " and " : "", net ? "" : "CAP_NET_ADMIN");
+	return -EPERM;
+}
+
+int open_guard(struct cg_guard **g, unsigned flags)
+{
+	int err;
+
+	cg_clearerr();
+	err = cg_guard_open(g, flags);
+	if (err)
+		report(err, "opening pinned state");
+	return err;
+}
+
+int load_policy(const char *name, struct cg_policy **p)
+{
+	char err[CG_ERR_MAX];
+	int ret = cg_policy_load(name, p, err, sizeof(err));
+
+	if (ret)
+		fprintf(stderr, "%s: %s\n", prog_name, err);
+	return ret;
+}
+
+static void counters_text(const char *dir, const struct cg_counters *c)
+{
+	printf("  %-8s pass %llu pkts %llu B  drop %llu pkts %llu B  "
+	       "audit %llu pkts %llu B  unparsed %llu\n", dir,
+	       (unsigned long long)c->pkts[CG_RES_PASS],
+	       (unsigned long long)c->bytes[CG_RES_PASS],
+	       (unsigned long long)c->pkts[CG_RES_DROP],
+	       (unsigned long long)c->bytes[CG_RES_DROP],
+	       (unsigned long long)c->pkts[CG_RES_AUDIT],
+	       (unsigned long long)c->bytes[CG_RES_AUDIT],
+	       (unsigned long long)c->unparsed);
+}
+
+static void counters_json(struct json *j, const char *dir,
+			  const struct cg_counters *c)
+{
+	static const char *const res[CG_NR_RES] = { "pass", "drop", "audit" };
+	int i;
+
+	jw_key(j, dir);
+	jw_obj_start(j);
+	for (i = 0; i < CG_NR_RES; i++) {
+		jw_key(j, res[i]);
+		jw_obj_start(j);
+		jw_ku64(j, "packets", c->pkts[i]);
+		jw_ku64(j, "bytes", c->bytes[i]);
+		jw_obj_end(j);
+	}
+	jw_ku64(j, "unparsed", c->unparsed);
+	jw_obj_end(j);
+}
+
+void print_counters(struct json *j, struct cg_guard *g, __u64 cgid)
+{
+	static const char *const dirs[2] = { "egress", "ingress" };
+	struct cg_counters c;
+	int dir;
+
+	for (dir = 0; dir < 2; dir++) {
+		if (cg_guard_counters(g, cgid, dir, &c))
+			memset(&c, 0, sizeof(c));	/* not attached: zero */
+		if (j)
+			counters_json(j, dirs[dir], &c);
+		else
+			counters_text(dirs[dir], &c);
+	}
+}
+
+/* Text of counter @ctr, from the policy if it can still be loaded. */
+static void rule_text(const struct cg_policy *p, uint16_t ctr, char *buf,
+		      size_t len)
+{
+	size_t idx = 0;
+	int dir = 0, r;
+
+	if (ctr == CG_RULE_UNPARSED) {
+		snprintf(buf, len, "unparsed packet, default deny");
+		return;
+	}
+	r = p ? cg_counter_rule(p, ctr, &dir, &idx) : -ENOENT;
+	if (r == 0)
+		cg_rule_format(&p->dir[dir].rules[idx], dir, buf, len);
+	else if (r == 1)
+		snprintf(buf, len, "%s default %s", dir ? "ingress" : "egress",
+			 cg_action_str(p->dir[dir].default_action));
+	else if (r == 2)
+		snprintf(buf, len, "rules past #%d (shared counter)",
+			 CG_RULE_OVERFLOW - CG_RULE_FIRST);
+	else
+		snprintf(buf, len, "counter %u", ctr);
+}
+
+void print_rule_hits(struct json *j, struct cg_guard *g, __u32 slot,
+		     const char *source)
+{
+	struct cg_policy *p = NULL;
+	char txt[256], e[CG_ERR_MAX];
+	__u64 *hits = calloc(CG_RULES_PER_SLOT, sizeof(*hits));
+	const char *name = source;
+	unsigned i;
+
+	if (!hits)
+		return;
+	if (!strncmp(name, "builtin:", 8))
+		name += 8;
+	if (cg_policy_load(name, &p, e, sizeof(e)))
+		p = NULL;	/* file gone or changed: numbers only */
+	cg_guard_rule_hits(g, slot, hits);
+	if (j) {
+		jw_key(j, "rule_hits");
+		jw_arr_start(j);
+	} else {
+		printf("  rule hits (shared by every cgroup on this policy):\n");
+	}
+	for (i = 0; i < CG_RULES_PER_SLOT; i++) {
+		int dflt = i == CG_RULE_DEFAULT_EGRESS ||
+			   i == CG_RULE_DEFAULT_INGRESS;
+
+		if (!hits[i] && !(dflt && p))
+			continue;
+		rule_text(p, i, txt, sizeof(txt));
+		if (j) {
+			jw_obj_start(j);
+			jw_ku64(j, "counter", i);
+			jw_kstr(j, "rule", txt);
+			jw_ku64(j, "packets", hits[i]);
+			jw_obj_end(j);
+		} else {
+			printf("    %8llu  %s\n", (unsigned long long)hits[i], txt);
+		}
+	}
+	if (j)
+		jw_arr_end(j);
+	cg_policy_free(p);
+	free(hits);
+}

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* cgguard detach --cgroup PATH */
+#include <getopt.h>
+#include "cgguard.h"
+
+static void usage(void)
+{
+	printf("Usage: %s detach --cgroup PATH\n\n"
+	       "Removes cgguard's own links and pins from a cgroup.  Programs\n"
+	       "attached by anything else stay.  PATH may name a cgroup that\n"
+	       "was already removed (its pins are cleaned up).\n", prog_name);
+}
+
+int do_detach(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "cgroup", required_argument, NULL, 'c' },
+		COMMON_LONGOPTS, { 0 } };
+	const char *cgpath = NULL;
+	struct cg_guard *g;
+	int opt, err;
+
+	while ((opt = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': cgpath = optarg; break;
+		case 'j': json_output = 1; break;
+		case 'h': usage(); return 0;
+		default: usage(); return 2;
+		}
+	}
+	if (!cgpath || optind != argc) {
+		fprintf(stderr, "%s detach: --cgroup PATH is required\n",
+			prog_name);
+		return 2;
+	}
+	if (require_caps("detach") || open_guard(&g, 0))
+		return 1;
+	cg_clearerr();
+	err = cg_guard_detach(g, cgpath, 0);
+	if (err)
+		report(err, "detach");
+	cg_guard_close(g);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * cgguard: container-aware network guard.  Command dispatch in the style
+ * of bpftool/iproute2: a cmds[] table, one do_<cmd>() per subcommand.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "cgguard.h"
+
+int json_output;
+const char *prog_name = "cgguard";
+
+static int do_help(int argc, char **argv);
+
+static int do_version(int argc, char **argv)
+{
+	struct json j;
+
+	if (json_output) {
+		jw_init(&j, stdout);
+		jw_obj_start(&j);
+		jw_kstr(&j, "version", CG_VERSION);
+		jw_ku64(&j, "abi", CG_ABI_VERSION);
+		jw_obj_end(&j);
+	} else {
+		printf("cgguard %s (pinned-state ABI %d)\n", CG_VERSION,
+		       CG_ABI_VERSION);
+	}
+	return 0;
+}
+
+static const struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} cmds[] = {
+	{ "attach",  do_attach,  "attach a policy to a cgroup (or swap it)" },
+	{ "detach",  do_detach,  "remove cgguard's links from a cgroup" },
+	{ "list",    do_list,    "guarded cgroups: requested vs enforced" },
+	{ "stats",   do_stats,   "per-cgroup and per-rule counters" },
+	{ "run",     do_run,     "run a command in a new guarded cgroup" },
+	{ "policy",  do_policy,  "policy tools: check FILE" },
+	{ "version", do_version, "print the version" },
+	{ "help",    do_help,    "this text" },
+	{ NULL, NULL, NULL },
+};
+
+static int do_help(int argc, char **argv)
+{
+	const struct cmd *c;
+
+	printf("Usage: %s [--json] COMMAND [ARGS]\n\n"
+	       "Attach per-cgroup network policy with eBPF and read its "
+	       "counters.\nState is pinned under %s; no daemon is needed.\n\n"
+	       "Commands:\n", prog_name, CG_PIN_ROOT);
+	for (c = cmds; c->name; c++)
+		printf("  %-8s %s\n", c->name, c->help);
+	printf("\n'%s COMMAND --help' describes a command; man cgguard(8).\n",
+	       prog_name);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct cmd *c;
+	int i;
+
+	/* Global options before the command. */
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
+			json_output = 1;
+		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return do_help(0, NULL);
+		else if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V"))
+			return do_version(0, NULL);
+		else {
+			fprintf(stderr, "%s: unknown option '%s' (see --help)\n",
+				prog_name, argv[i]);
+			return 2;
+		}
+	}
+	if (i == argc) {
+		do_help(0, NULL);
+		return 2;
+	}
+	for (c = cmds; c->name; c++)
+		if (!strcmp(c->name, argv[i]))
+			return c->fn(argc - i, argv + i);
+	fprintf(stderr, "%s: unknown command '%s' (see --help)\n", prog_name,
+		argv[i]);
+	return 2;
+}

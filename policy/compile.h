@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Policy compiler: turns rules into LPM entries whose values already hold
+ * the final decision ("most specific rule wins"), so the packet path does a
+ * single LPM lookup and a short scan of port ranges.
+ */
+#ifndef CGGUARD_COMPILE_H
+#define CGGUARD_COMPILE_H
+
+#include <linux/types.h>
+#include "policy.h"
+#include "../bpf/cgguard_abi.h"
+
+struct cg_entry {
+	struct cg_lpm_key key;	/* key.slot is filled in when written */
+	struct cg_lpm_val val;
+};
+
+struct cg_compiled {
+	size_t n;
+	struct cg_entry *e;
+	uint64_t hash;		/* identifies equal compiled policies */
+	uint32_t nrules[CG_DIR_MAX];
+	uint8_t mode;
+};
+
+int cg_policy_compile(const struct cg_policy *p, struct cg_compiled *out,
+		      char *err, size_t errlen);
+void cg_compiled_free(struct cg_compiled *c);
+
+/* Counter index (within a slot) of rule @idx of direction @dir. */
+uint16_t cg_rule_counter(const struct cg_policy *p, int dir, size_t idx);
+/* Inverse: which rule a counter index counts. Returns 0 and fills dir/idx,
+ * 1 for a default, 2 for the overflow bucket, -ENOENT if unused. */
+int cg_counter_rule(const struct cg_policy *p, uint16_t ctr, int *dir,
+		    size_t *idx);
+
+#endif

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Traffic tool for cgguard's integration tests, benchmarks and demo.
+ * Every mode prints one line of key=value results so shell tests can
+ * assert exact numbers (what really arrived), not what cgguard printed.
+ *
+ *   udp-recv ADDR PORT IDLE_MS      count datagrams until IDLE_MS of silence
+ *   udp-send ADDR PORT N [SIZE] [GAP_US]
+ *                                   send N datagrams; report ok/errors
+ *   udp-seq  ADDR PORT N GAP_US     send N numbered datagrams (for swaps)
+ *   udp-seqrecv ADDR PORT IDLE_MS   print how many numbered datagrams came
+ *   tcp-recv ADDR PORT IDLE_MS      accept, count connections and bytes
+ *   tcp-send ADDR PORT BYTES TIMEOUT_MS
+ *                                   connect+send; report result and errno
+ *
+ * ADDR may be IPv4 or IPv6 (IPv4-mapped allowed).  The tool never picks
+ * addresses itself: tests give it loopback or their own namespaces' ones.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static int parse_addr(const char *a, int port, struct sockaddr_storage *ss,
+		      socklen_t *len)
+{
+	struct sockaddr_in *s4 = (void *)ss;
+	struct sockaddr_in6 *s6 = (void *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, a, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		*len = sizeof(*s4);
+		return AF_INET;
+	}
+	if (inet_pton(AF_INET6, a, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*len = sizeof(*s6);
+		return AF_INET6;
+	}
+	fprintf(stderr, "bad address %s\n", a);
+	exit(2);
+}
+
+static int sock_for(const char *a, int port, int type,
+		    struct sockaddr_storage *ss, socklen_t *len)
+{
+	int fam = parse_addr(a, port, ss, len);
+	int fd = socket(fam, type, 0), one = 1;
+
+	if (fd < 0) {
+		printf("result=socket_error errno=%s\n", strerrorname_np(errno));
+		exit(1);
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	return fd;
+}
+
+static int bound(const char *a, int port, int type)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = sock_for(a, port, type, &ss, &len);
+
+	if (bind(fd, (void *)&ss, len)) {
+		perror("bind");
+		exit(1);
+	}
+	return fd;
+}
+
+static int wait_readable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) > 0;
+}
+
+static int udp_recv(const char *a, int port, int idle, int seq)
+{
+	int fd = bound(a, port, SOCK_DGRAM);
+	unsigned long n = 0, bytes = 0, maxseq = 0;
+	char buf[65536];
+
+	printf("ready\n");
+	fflush(stdout);
+	while (wait_readable(fd, idle)) {
+		ssize_t r = recv(fd, buf, sizeof(buf), 0);
+
+		if (r < 0)
+			continue;
+		n++;
+		bytes += r;
+		if (seq && r >= 8) {
+			unsigned long s;
+
+			memcpy(&s, buf, sizeof(s));
+			maxseq = s > maxseq ? s : maxseq;
+		}
+	}
+	if (seq)
+		printf("received=%lu bytes=%lu maxseq=%lu\n", n, bytes, maxseq);
+	else
+		printf("received=%lu bytes=%lu\n", n, bytes);
+	return 0;
+}
+
+static int udp_send(const char *a, int port, long n, int size, int gap_us,
+		    int seq)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = sock_for(a, port, SOCK_DGRAM, &ss, &len);
+	char buf[65536] = { 0 };
+	long ok = 0, fail = 0, i;
+	int last = 0;
+
+	if (size < 8)
+		size = 8;
+	for (i = 0; i < n; i++) {
+		unsigned long s = i + 1;
+
+		memcpy(buf, &s, sizeof(s));
+		if (sendto(fd, buf, size, 0, (void *)&ss, len) == size) {
+			ok++;
+		} else {
+			fail++;
+			last = errno;
+		}
+		if (gap_us)
+			usleep(gap_us);
+	}
+	printf("sent=%ld failed=%ld errno=%s\n", ok, fail,
+	       last ? strerrorname_np(last) : "0");
+	(void)seq;
+	return 0;
+}
+
+static int tcp_recv(const char *a, int port, int idle)
+{
+	int fd = bound(a, port, SOCK_STREAM);
+	unsigned long conns = 0, bytes = 0;
+	char buf[65536];
+
+	listen(fd, 128);
+	printf("ready\n");
+	fflush(stdout);
+	while (wait_readable(fd, idle)) {
+		int c = accept(fd, NULL, NULL);
+		ssize_t r;
+
+		if (c < 0)
+			continue;
+		conns++;
+		while (wait_readable(c, idle) && (r = read(c, buf, sizeof(buf))) > 0)
+			bytes += r;
+		close(c);
+	}
+	printf("connections=%lu bytes=%lu\n", conns, bytes);
+	return 0;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int tcp_send(const char *a, int port, long bytes, int timeout)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = sock_for(a, port, SOCK_STREAM, &ss, &len);
+	struct timeval tv = { timeout / 1000, (timeout % 1000) * 1000 };
+	char buf[65536] = { 0 };
+	double t0 = now_ms();
+	long sent = 0;
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (void *)&ss, len)) {
+		printf("result=connect_failed errno=%s ms=%.3f\n",
+		       strerrorname_np(errno), now_ms() - t0);
+		return 1;
+	}
+	while (sent < bytes) {
+		ssize_t w = write(fd, buf, bytes - sent > (long)sizeof(buf) ?
+				  (long)sizeof(buf) : bytes - sent);
+		if (w <= 0) {
+			printf("result=send_failed errno=%s sent=%ld\n",
+			       strerrorname_np(errno), sent);
+			return 1;
+		}
+		sent += w;
+	}
+	shutdown(fd, SHUT_WR);
+	close(fd);
+	printf("result=ok sent=%ld ms=%.3f\n", sent, now_ms() - t0);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 5) {
+		fprintf(stderr, "usage: see the comment at the top of %s\n",
+			__FILE__);
+		return 2;
+	}
+	const char *m = argv[1], *a = argv[2];
+	int port = atoi(argv[3]);
+
+	if (!strcmp(m, "udp-recv"))
+		return udp_recv(a, port, atoi(argv[4]), 0);
+	if (!strcmp(m, "udp-seqrecv"))
+		return udp_recv(a, port, atoi(argv[4]), 1);
+	if (!strcmp(m, "udp-send"))
+		return udp_send(a, port, atol(argv[4]),
+				argc > 5 ? atoi(argv[5]) : 64,
+				argc > 6 ? atoi(argv[6]) : 0, 0);
+	if (!strcmp(m, "udp-seq"))
+		return udp_send(a, port, atol(argv[4]), 64,
+				argc > 5 ? atoi(argv[5]) : 0, 1);
+	if (!strcmp(m, "tcp-recv"))
+		return tcp_recv(a, port, atoi(argv[4]));
+	if (!strcmp(m, "tcp-send") && argc > 5)
+		return tcp_send(a, port, atol(argv[4]), atoi(argv[5]));
+	fprintf(stderr, "unknown mode %s\n", m);
+	return 2;
+}
