@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs what cgguard's build, tests and benchmarks need on Debian 12.
+# Idempotent; skips apt when everything is already there.
+set -e
+PKGS="build-essential clang llvm pkg-config libbpf-dev bpftool libelf-dev
+zlib1g-dev libyaml-dev libcmocka-dev libnl-3-dev libnl-route-3-dev
+libcgroup-dev iproute2 iputils-ping nftables jq iperf3 hyperfine
+valgrind procps util-linux kmod"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing
+fi
+# bpffs: cgguard mounts it itself when attaching, but tests read pins early.
+if ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
+	mount -t bpf bpf /sys/fs/bpf || echo "deps: cannot mount bpffs at /sys/fs/bpf" >&2
+fi

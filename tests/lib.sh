@@ -1,0 +1,95 @@
+#!/bin/bash
+# Shared helpers for cgguard's shell test tiers.  Tests source this file.
+# They create their own network namespaces (prefix cgg-it-), cgroups (below
+# <cgroup2 mount>/cgguard-it) and clean both up on exit, including what an
+# earlier crashed run left behind.  Traffic goes only to those namespaces.
+set -u
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CGG=${CGG:-$TOP/cgguard}
+TRAFFIC=${TRAFFIC:-$TOP/.output/cgg_traffic}
+CG2=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
+CGBASE=$CG2/cgguard-it
+FAILS=0
+
+fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
+pass() { echo "ok: $*"; }
+skip() { # skip REASON: exit 77, or fail under CI=true
+	echo "SKIP: $*" >&2
+	[ "${CI:-}" = true ] && { echo "FAIL: skipped under CI=true" >&2; exit 1; }
+	exit 77
+}
+expect_eq() { # expect_eq WHAT GOT WANT
+	if [ "$2" = "$3" ]; then pass "$1 = $3"; else fail "$1: got '$2', want '$3'"; fi
+}
+need_root() { [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, cgroups, BPF)"; }
+finish() { [ "$FAILS" = 0 ] && { echo "PASS"; exit 0; }; echo "$FAILS failure(s)"; exit 1; }
+
+# kv KEY LINE: value of KEY=... in a cgg_traffic result line
+kv() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
+
+ns_cleanup() {
+	local n
+	for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^cgg-it-'); do
+		ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$n" 2>/dev/null
+	done
+}
+
+# Detach and remove every test cgroup (deepest first).
+cg_cleanup() {
+	local d
+	[ -d "$CGBASE" ] || return 0
+	for d in $(find "$CGBASE" -depth -type d 2>/dev/null); do
+		"$CGG" detach --cgroup "$d" >/dev/null 2>&1
+		[ -f "$d/cgroup.kill" ] && echo 1 > "$d/cgroup.kill" 2>/dev/null
+		rmdir "$d" 2>/dev/null
+	done
+}
+
+cleanup_all() { ns_cleanup; cg_cleanup; }
+
+# make_cg NAME: creates $CGBASE/NAME and prints its path
+make_cg() { mkdir -p "$CGBASE/$1" && echo "$CGBASE/$1"; }
+
+# in_cg CGROUP CMD...: runs CMD inside the cgroup (a subshell joins it first)
+in_cg() { local cg=$1; shift; ( echo $BASHPID > "$cg/cgroup.procs" && exec "$@" ); }
+
+# Two namespaces joined by veth: cgg-it-c (client, 10.210.0.1, fd10:210::1)
+# and cgg-it-s (server, 10.210.0.2/.3 and fd10:210::2/::3), plus
+# 169.254.169.254 on the server so the metadata address is ours to test.
+setup_netns() {
+	ns_cleanup
+	ip netns add cgg-it-c && ip netns add cgg-it-s || return 1
+	ip link add cgg-it-c0 netns cgg-it-c type veth peer name cgg-it-s0 netns cgg-it-s || return 1
+	ip -n cgg-it-c link set lo up; ip -n cgg-it-s link set lo up
+	ip -n cgg-it-c addr add 10.210.0.1/24 dev cgg-it-c0
+	ip -n cgg-it-c addr add 169.254.169.1/16 dev cgg-it-c0
+	ip -n cgg-it-c addr add fd10:210::1/64 dev cgg-it-c0 nodad
+	ip -n cgg-it-s addr add 10.210.0.2/24 dev cgg-it-s0
+	ip -n cgg-it-s addr add 10.210.0.3/24 dev cgg-it-s0
+	ip -n cgg-it-s addr add 169.254.169.254/16 dev cgg-it-s0
+	ip -n cgg-it-s addr add fd10:210::2/64 dev cgg-it-s0 nodad
+	ip -n cgg-it-s addr add fd10:210::3/64 dev cgg-it-s0 nodad
+	ip -n cgg-it-c link set cgg-it-c0 up
+	ip -n cgg-it-s link set cgg-it-s0 up
+	# Warm neighbour entries so no test packet waits on ARP/ND.
+	ip netns exec cgg-it-c ping -c1 -W1 10.210.0.2 >/dev/null 2>&1 || true
+	return 0
+}
+
+# serve MODE ADDR PORT IDLE_MS OUTFILE: starts a cgg_traffic server in the
+# server namespace and waits until it is listening.
+serve() {
+	local out=$5
+	ip netns exec cgg-it-s "$TRAFFIC" "$1" "$2" "$3" "$4" > "$out" &
+	for _ in $(seq 100); do grep -q ready "$out" 2>/dev/null && return 0; sleep 0.02; done
+	fail "server $1 $2 $3 did not start"
+}
+
+# client CGROUP ARGS...: cgg_traffic in the client namespace inside CGROUP
+client() { local cg=$1; shift; in_cg "$cg" ip netns exec cgg-it-c "$TRAFFIC" "$@"; }
+
+# stat_get CGROUP DIR RESULT FIELD: one counter from `cgguard stats --json`
+stat_get() {
+	"$CGG" stats --json --cgroup "$1" | jq -r ".[0].$2.$3.$4"
+}
