@@ -63,7 +63,14 @@ $(OUTPUT)/tests/test_verdict: tests/bpf/test_verdict.c $(LIB_OBJS) | $(OUTPUT)/t
 $(OUTPUT)/bench/bench_prog: bench/bench_prog.c $(LIB_OBJS) | $(OUTPUT)/bench
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-test: cgguard $(TEST_BINS)
+$(OUTPUT)/tests/foreign.bpf.o: tests/integration/foreign.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)/tests
+	$(CLANG) -g -O2 -target bpf -I$(OUTPUT) $(LIBBPF_CFLAGS) -c $< -o $@
+$(OUTPUT)/cgg_traffic: tests/tools/cgg_traffic.c | $(OUTPUT)
+	$(CC) -O2 -g -Wall -Wextra $< -o $@
+
+TEST_DATA := $(OUTPUT)/tests/foreign.bpf.o $(OUTPUT)/cgg_traffic
+
+test: cgguard $(TEST_BINS) $(TEST_DATA)
 	./tests/run.sh
 
 test-unit: $(TEST_BINS)
