@@ -28,7 +28,7 @@ TEST_BINS := $(OUTPUT)/tests/test_policy $(OUTPUT)/tests/test_compile \
 BENCH_BINS := $(OUTPUT)/bench/bench_prog
 
 .SECONDARY:
-.PHONY: all clean deps test test-unit test-bpf test-integration bench install demo
+.PHONY: all clean deps test test-build test-unit test-integration bench install demo
 all: cgguard
 
 deps:
@@ -70,11 +70,19 @@ $(OUTPUT)/cgg_traffic: tests/tools/cgg_traffic.c | $(OUTPUT)
 
 TEST_DATA := $(OUTPUT)/tests/foreign.bpf.o $(OUTPUT)/cgg_traffic
 
-test: cgguard $(TEST_BINS) $(TEST_DATA)
+# The README's commands: each installs what it needs first.
+test:
+	./tests/deps.sh
+	$(MAKE) test-build
 	./tests/run.sh
+
+test-build: cgguard $(TEST_BINS) $(TEST_DATA)
 
 test-unit: $(TEST_BINS)
 	./tests/run.sh unit
+
+test-integration: cgguard $(TEST_DATA)
+	./tests/run.sh integration
 
 bench: cgguard $(BENCH_BINS)
 	./bench/run.sh
@@ -83,7 +91,9 @@ install: cgguard
 	install -D -m 0755 cgguard $(DESTDIR)$(PREFIX)/sbin/cgguard
 	install -D -m 0644 docs/cgguard.8 $(DESTDIR)$(PREFIX)/share/man/man8/cgguard.8
 
-demo: cgguard
+demo:
+	./tests/deps.sh
+	$(MAKE) cgguard $(OUTPUT)/cgg_traffic
 	./tests/demo.sh
 
 clean:

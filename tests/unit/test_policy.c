@@ -476,7 +476,8 @@ static void test_large_policy(void **state)
 	for (unsigned i = 0; i < n; i++) {
 		if (i % 4 == 3)
 			off += (size_t)snprintf(buf + off, cap - off,
-						"    - { action: deny, to: \"fd00::%x/128\" }\n", i);
+						"    - { action: deny, to: \"fd00::%x:%x/128\" }\n",
+						i >> 16, i & 0xffff);
 		else
 			off += (size_t)snprintf(buf + off, cap - off,
 						"    - { action: allow, to: 10.%u.%u.%u/32, proto: tcp, ports: [443, \"8000-8100\"] }\n",
@@ -490,7 +491,7 @@ static void test_large_policy(void **state)
 	if (rc)
 		fail_msg("large policy: %s", err);
 	assert_int_equal(p->dir[CG_DIR_EGRESS].nrules, n);
-	assert_rule(&p->dir[CG_DIR_EGRESS].rules[n - 1], CG_ACT_DENY, "fd00::1869f", 128,
+	assert_rule(&p->dir[CG_DIR_EGRESS].rules[n - 1], CG_ACT_DENY, "fd00::1:869f", 128,
 		    CG_PROTO_ANY, 0);
 	assert_rule(&p->dir[CG_DIR_EGRESS].rules[n - 2], CG_ACT_ALLOW, "10.1.134.158", 32,
 		    CG_PROTO_TCP, 2);

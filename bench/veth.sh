@@ -1,0 +1,312 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#
+# cgguard veth benchmark (part 2 of `make bench`; run by bench/run.sh).
+#
+# Two network namespaces joined by a veth pair, both created here and
+# removed on exit:
+#   cgg-bench-a  10.201.0.1/24  client, inside cgroup  <cgroup2>/cgg-bench-PID
+#   cgg-bench-b  10.201.0.2/24  servers
+# Traffic only ever goes to 10.201.0.2 inside those namespaces.
+#
+# The same policy -- 1,000 /32 deny CIDRs in 10.202.0.0/16, none matching
+# the traffic, default allow -- is measured three ways, alternating per
+# round so drift hits every configuration alike:
+#   none      no filter
+#   cgguard   ./cgguard attach --cgroup <client cgroup> (detached after)
+#   nftables  table inet cggbench in cgg-bench-a: output hook,
+#             set of 1,000 ipv4_addr, `ip daddr @deny drop` (deleted after)
+#
+# Metrics per run: TCP throughput (iperf3 -t $TCP_SECS), 64-byte UDP
+# packets/s (bench_prog udp-flood/udp-sink: sendmmsg sender, recvmmsg sink),
+# TCP request/response (bench_prog rr-client/rr-server: 1 byte each way).
+# Medians over the rounds are printed with ratios; nothing is asserted.
+#
+# Environment: ROUNDS (3), TCP_SECS (5), UDP_SECS (4), RR_SECS (3).
+set -u
+
+ROUNDS=${ROUNDS:-3}
+TCP_SECS=${TCP_SECS:-5}
+UDP_SECS=${UDP_SECS:-4}
+RR_SECS=${RR_SECS:-3}
+NDENY=1000
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CGGUARD=$ROOT/cgguard
+BENCH=$ROOT/.output/bench/bench_prog
+
+NS_A=cgg-bench-a
+NS_B=cgg-bench-b
+VETH_A=cgg-bench-va
+VETH_B=cgg-bench-vb
+ADDR_A=10.201.0.1
+ADDR_B=10.201.0.2
+P_TCP=5201
+P_RR=5301
+P_UDP=5401
+
+skip() {
+	echo "== 2. veth benchmark: skipped: $* =="
+	exit 0
+}
+
+[ "$(id -u)" = 0 ] || skip "needs root"
+for t in ip iperf3 nft jq; do
+	command -v $t >/dev/null || skip "$t is not installed"
+done
+[ -x "$CGGUARD" ] && [ -x "$BENCH" ] || skip "run 'make bench' (cgguard and bench_prog are missing)"
+
+# The cgroup2 mount from mountinfo: fstype is the field after " - ".
+CG2=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") {
+		if ($(i + 1) == "cgroup2") { print $5; exit } break } }' \
+	/proc/self/mountinfo)
+[ -n "$CG2" ] || skip "no cgroup2 mount in /proc/self/mountinfo"
+CG=$CG2/cgg-bench-$$
+
+TMP=$(mktemp -d /tmp/cgg-bench.XXXXXX)
+PIDS=()
+
+# Client-side commands run inside the benchmark cgroup and netns A, pinned
+# to the first CPU; servers run in netns B on the last CPU (if there are
+# two), so every configuration gets the same placement.
+CPUS=$(nproc)
+CPU_C=0
+CPU_S=$((CPUS > 1 ? CPUS - 1 : 0))
+pin() { if command -v taskset >/dev/null; then taskset -c "$@"; else shift; "$@"; fi; }
+client() {
+	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CG" \
+		pin $CPU_C ip netns exec $NS_A "$@"
+}
+server() { pin $CPU_S ip netns exec $NS_B "$@"; }
+export -f pin 2>/dev/null
+
+cleanup_leftovers() {
+	local d
+	# An earlier run that crashed: its cgroups (detach first, so no pins
+	# are left behind), its nft table, its namespaces (veth goes with them).
+	for d in "$CG2"/cgg-bench-*; do
+		[ -d "$d" ] || continue
+		"$CGGUARD" detach --cgroup "$d" >/dev/null 2>&1
+		rmdir "$d" 2>/dev/null
+	done
+	ip netns exec $NS_A nft delete table inet cggbench 2>/dev/null
+	ip netns del $NS_A 2>/dev/null
+	ip netns del $NS_B 2>/dev/null
+	ip link del $VETH_A 2>/dev/null
+	ip link del $VETH_B 2>/dev/null
+}
+
+cleanup() {
+	local p
+	trap - EXIT INT TERM
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	if [ -d "$CG" ]; then
+		"$CGGUARD" detach --cgroup "$CG" >/dev/null 2>&1
+		rmdir "$CG" 2>/dev/null
+	fi
+	ip netns exec $NS_A nft delete table inet cggbench 2>/dev/null
+	ip netns del $NS_A 2>/dev/null
+	ip netns del $NS_B 2>/dev/null
+	rm -rf "$TMP"
+}
+
+die() {
+	echo "veth benchmark: $*" >&2
+	exit 1
+}
+
+cleanup_leftovers
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- topology ----------------------------------------------------------
+ip netns add $NS_A && ip netns add $NS_B || die "cannot create namespaces"
+ip link add $VETH_A netns $NS_A type veth peer name $VETH_B netns $NS_B ||
+	die "cannot create the veth pair"
+ip -n $NS_A link set lo up
+ip -n $NS_B link set lo up
+ip -n $NS_A addr add $ADDR_A/24 dev $VETH_A
+ip -n $NS_B addr add $ADDR_B/24 dev $VETH_B
+ip -n $NS_A link set $VETH_A up
+ip -n $NS_B link set $VETH_B up
+mkdir "$CG" || die "cannot create cgroup $CG"
+
+# ---- the policy, twice ---------------------------------------------------
+DENY=()
+for ((i = 0; i < NDENY; i++)); do
+	DENY+=("10.202.$((i / 250)).$((i % 250 + 1))")
+done
+{
+	echo "policy: cggbench"
+	echo "mode: enforce"
+	echo "egress:"
+	echo "  default: allow"
+	echo "  rules:"
+	for a in "${DENY[@]}"; do
+		echo "    - { action: deny, to: $a/32 }"
+	done
+	echo "ingress:"
+	echo "  default: allow"
+} > "$TMP/policy.yaml"
+{
+	echo "table inet cggbench {"
+	echo "  set deny {"
+	echo "    type ipv4_addr"
+	printf "    elements = { %s }\n" "$(IFS=,; echo "${DENY[*]}")"
+	echo "  }"
+	echo "  chain out {"
+	echo "    type filter hook output priority 0; policy accept;"
+	echo "    ip daddr @deny drop"
+	echo "  }"
+	echo "}"
+} > "$TMP/nft.conf"
+
+# ---- servers ---------------------------------------------------------------
+server iperf3 -s -B $ADDR_B -p $P_TCP >"$TMP/iperf3-server.log" 2>&1 &
+PIDS+=($!)
+server "$BENCH" rr-server $ADDR_B $P_RR >"$TMP/rr-server.log" 2>&1 &
+PIDS+=($!)
+for ((i = 0; i < 50; i++)); do
+	grep -q ready "$TMP/rr-server.log" 2>/dev/null &&
+		ip netns exec $NS_B ss -ltn | grep -q ":$P_TCP " && break
+	sleep 0.1
+done
+client ping -c 1 -W 2 $ADDR_B >/dev/null || die "no connectivity over the veth"
+
+# ---- configurations ------------------------------------------------------
+enable() {
+	case $1 in
+	none) ;;
+	cgguard)
+		"$CGGUARD" attach --cgroup "$CG" --policy "$TMP/policy.yaml" \
+			>/dev/null || die "cgguard attach failed" ;;
+	nftables)
+		ip netns exec $NS_A nft -f "$TMP/nft.conf" ||
+			die "nft -f failed" ;;
+	esac
+}
+
+disable() {
+	case $1 in
+	none) ;;
+	cgguard)
+		# Proof the program was on the path: egress passes counted.
+		"$CGGUARD" --json stats --cgroup "$CG" >"$TMP/stats.json" 2>&1
+		CGG_PASSED=$(jq '[.. | objects | select(has("egress")) |
+			.egress.pass.packets] | add // 0' "$TMP/stats.json" \
+			2>/dev/null)
+		"$CGGUARD" detach --cgroup "$CG" >/dev/null ||
+			die "cgguard detach failed" ;;
+	nftables)
+		ip netns exec $NS_A nft delete table inet cggbench ||
+			die "nft delete table failed" ;;
+	esac
+}
+
+# Appends "config metric value" lines to $TMP/results.
+record() { echo "$1 $2 $3" >> "$TMP/results"; }
+
+measure() {
+	local cfg=$1 out v sink
+
+	# TCP throughput (first second omitted: slow start)
+	out=$(client iperf3 -c $ADDR_B -p $P_TCP -t $TCP_SECS -O 1 -J 2>/dev/null)
+	v=$(jq -r '.end.sum_received.bits_per_second // empty' <<<"$out" 2>/dev/null)
+	[ -n "$v" ] && record $cfg tcp_gbps "$(awk -v b="$v" 'BEGIN { printf "%.3f", b / 1e9 }')"
+
+	# 64-byte UDP: a sink per run (it exits after 500 ms of silence)
+	server "$BENCH" udp-sink $ADDR_B $P_UDP 500 >"$TMP/sink.log" 2>&1 &
+	sink=$!
+	PIDS+=($sink)
+	for ((i = 0; i < 50; i++)); do
+		grep -q ready "$TMP/sink.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	out=$(client "$BENCH" udp-flood $ADDR_B $P_UDP $UDP_SECS 64)
+	wait $sink
+	v=$(sed -n 's/.*pps=\([0-9]*\).*/\1/p' <<<"$out")
+	[ -n "$v" ] && record $cfg udp_tx_pps "$v"
+	v=$(sed -n 's/.*pps=\([0-9]*\).*/\1/p' "$TMP/sink.log")
+	[ -n "$v" ] && record $cfg udp_rx_pps "$v"
+
+	# TCP request/response
+	out=$(client "$BENCH" rr-client $ADDR_B $P_RR $RR_SECS)
+	v=$(sed -n 's/.*trans_per_sec=\([0-9.]*\).*/\1/p' <<<"$out")
+	[ -n "$v" ] && record $cfg rr_tps "$v"
+	v=$(sed -n 's/.*mean_us=\([0-9.]*\).*/\1/p' <<<"$out")
+	[ -n "$v" ] && record $cfg rr_mean_us "$v"
+	v=$(sed -n 's/.*p99_us=\([0-9.]*\).*/\1/p' <<<"$out")
+	[ -n "$v" ] && record $cfg rr_p99_us "$v"
+}
+
+CONFIGS="none cgguard nftables"
+: > "$TMP/results"
+for ((r = 1; r <= ROUNDS; r++)); do
+	for cfg in $CONFIGS; do
+		echo "  ... round $r/$ROUNDS: $cfg" >&2
+		enable $cfg
+		measure $cfg
+		disable $cfg
+		if [ $cfg = cgguard ]; then
+			record cgguard passed "${CGG_PASSED:-0}"
+		fi
+	done
+done
+
+# ---- report ----------------------------------------------------------------
+echo "== 2. veth between network namespaces =="
+echo "policy: $NDENY /32 deny CIDRs (10.202.0.0/16, none match), default allow"
+echo "client: netns $NS_A in cgroup ${CG#$CG2}, CPU $CPU_C; servers: netns $NS_B, CPU $CPU_S"
+echo "cgguard: attached to the client cgroup (egress+ingress); nftables: output hook in $NS_A"
+echo "$ROUNDS rounds alternating none/cgguard/nftables; medians shown"
+echo
+awk -v rounds=$ROUNDS '
+function median(cfg, m,    n, i, j, t, a) {
+	n = cnt[cfg, m]
+	if (!n) return ""
+	for (i = 1; i <= n; i++) a[i] = val[cfg, m, i]
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+		if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function ratio(x, y) { return (x == "" || y == "" || y == 0) ? "n/a" : sprintf("%.3f", x / y) }
+function fmt(x, f) { return x == "" ? "n/a" : sprintf(f, x) }
+{ cnt[$1, $2]++; val[$1, $2, cnt[$1, $2]] = $3 }
+END {
+	split("tcp_gbps udp_tx_pps udp_rx_pps rr_tps rr_mean_us rr_p99_us", ms, " ")
+	name["tcp_gbps"] = "TCP throughput Gbit/s"
+	name["udp_tx_pps"] = "UDP 64B sent pkt/s"
+	name["udp_rx_pps"] = "UDP 64B received pkt/s"
+	name["rr_tps"] = "TCP RR trans/s"
+	name["rr_mean_us"] = "TCP RR mean latency us"
+	name["rr_p99_us"] = "TCP RR p99 latency us"
+	form["tcp_gbps"] = "%.2f"; form["rr_mean_us"] = "%.2f"; form["rr_p99_us"] = "%.2f"
+	form["udp_tx_pps"] = "%.0f"; form["udp_rx_pps"] = "%.0f"; form["rr_tps"] = "%.0f"
+	printf "%-24s %11s %11s %11s  %12s %9s %11s\n", "metric", "none", "cgguard",
+		"nftables", "cgguard/none", "nft/none", "cgguard/nft"
+	for (k = 1; k <= 6; k++) {
+		m = ms[k]
+		a = median("none", m); b = median("cgguard", m); c = median("nftables", m)
+		printf "%-24s %11s %11s %11s  %12s %9s %11s\n", name[m],
+			fmt(a, form[m]), fmt(b, form[m]), fmt(c, form[m]),
+			ratio(b, a), ratio(c, a), ratio(b, c)
+	}
+	printf "\nper round (none / cgguard / nftables):\n"
+	for (k = 1; k <= 6; k++) {
+		m = ms[k]; line = ""
+		for (r = 1; r <= rounds; r++)
+			line = line sprintf("  %s/%s/%s", fmt(val["none", m, r], form[m]),
+				fmt(val["cgguard", m, r], form[m]),
+				fmt(val["nftables", m, r], form[m]))
+		printf "%-24s%s\n", name[m], line
+	}
+	p = 0
+	for (r = 1; r <= cnt["cgguard", "passed"]; r++) p += val["cgguard", "passed", r]
+	printf "\ncgguard egress packets passed (its own counters, all rounds): %d\n", p
+}' "$TMP/results"
+echo "ratios: throughput and trans/s below 1 = slower than the reference; latency above 1 = slower"

@@ -1,0 +1,44 @@
+#!/bin/bash
+# Runs cgguard's test tiers and prints one closing line:
+#   "N passed, N failed, N skipped"
+# Usage: tests/run.sh [unit|bpf|integration ...]   (default: all tiers)
+# A test exits 0 (pass), 77 (skip: its feature is truly missing here) or
+# anything else (fail).  Under CI=true a skip counts as a failure.
+set -u
+cd "$(dirname "$0")/.."
+O=.output/tests
+tiers=${*:-unit bpf integration}
+passed=0 failed=0 skipped=0 failed_names=""
+
+run_one() { # run_one NAME CMD...
+	local name=$1 rc start=$SECONDS; shift
+	echo "=== $name"
+	"$@"; rc=$?
+	if [ $rc = 0 ]; then
+		passed=$((passed + 1)); echo "--- PASS $name ($((SECONDS - start))s)"
+	elif [ $rc = 77 ] && [ "${CI:-}" != true ]; then
+		skipped=$((skipped + 1)); echo "--- SKIP $name"
+	else
+		[ $rc = 77 ] && echo "skip is a failure under CI=true"
+		failed=$((failed + 1)); failed_names="$failed_names $name"
+		echo "--- FAIL $name (exit $rc)"
+	fi
+}
+
+for tier in $tiers; do
+	case $tier in
+	unit)
+		run_one unit/policy $O/test_policy
+		run_one unit/compile $O/test_compile ;;
+	bpf)
+		run_one bpf/verdict $O/test_verdict ;;
+	integration)
+		for t in tests/integration/*.sh; do
+			run_one "integration/$(basename "$t" .sh)" "$t"
+		done ;;
+	*) echo "unknown tier $tier"; exit 2 ;;
+	esac
+done
+[ -n "$failed_names" ] && echo "failed:$failed_names"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ $failed = 0 ]
