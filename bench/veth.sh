@@ -65,6 +65,7 @@ CG=$CG2/cgg-bench-$$
 
 TMP=$(mktemp -d /tmp/cgg-bench.XXXXXX)
 PIDS=()
+SINK=
 
 # Client-side commands run inside the benchmark cgroup and netns A, pinned
 # to the first CPU; servers run in netns B on the last CPU (if there are
@@ -72,13 +73,19 @@ PIDS=()
 CPUS=$(nproc)
 CPU_C=0
 CPU_S=$((CPUS > 1 ? CPUS - 1 : 0))
-pin() { if command -v taskset >/dev/null; then taskset -c "$@"; else shift; "$@"; fi; }
+PIN_C=() PIN_S=()
+if command -v taskset >/dev/null; then
+	PIN_C=(taskset -c $CPU_C)
+	PIN_S=(taskset -c $CPU_S)
+fi
 client() {
 	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CG" \
-		pin $CPU_C ip netns exec $NS_A "$@"
+		"${PIN_C[@]}" ip netns exec $NS_A "$@"
 }
-server() { pin $CPU_S ip netns exec $NS_B "$@"; }
-export -f pin 2>/dev/null
+# Starts a server in the background; its pid is $! (exec all the way down).
+bg_server() {
+	"${PIN_S[@]}" ip netns exec $NS_B "$@" &
+}
 
 cleanup_leftovers() {
 	local d
@@ -99,10 +106,10 @@ cleanup_leftovers() {
 cleanup() {
 	local p
 	trap - EXIT INT TERM
-	for p in "${PIDS[@]}"; do
+	for p in "${PIDS[@]}" $SINK; do
 		kill "$p" 2>/dev/null
 	done
-	for p in "${PIDS[@]}"; do
+	for p in "${PIDS[@]}" $SINK; do
 		wait "$p" 2>/dev/null
 	done
 	if [ -d "$CG" ]; then
@@ -167,9 +174,9 @@ done
 } > "$TMP/nft.conf"
 
 # ---- servers ---------------------------------------------------------------
-server iperf3 -s -B $ADDR_B -p $P_TCP >"$TMP/iperf3-server.log" 2>&1 &
+bg_server iperf3 -s -B $ADDR_B -p $P_TCP >"$TMP/iperf3-server.log" 2>&1
 PIDS+=($!)
-server "$BENCH" rr-server $ADDR_B $P_RR >"$TMP/rr-server.log" 2>&1 &
+bg_server "$BENCH" rr-server $ADDR_B $P_RR >"$TMP/rr-server.log" 2>&1
 PIDS+=($!)
 for ((i = 0; i < 50; i++)); do
 	grep -q ready "$TMP/rr-server.log" 2>/dev/null &&
@@ -212,7 +219,7 @@ disable() {
 record() { echo "$1 $2 $3" >> "$TMP/results"; }
 
 measure() {
-	local cfg=$1 out v sink
+	local cfg=$1 out v
 
 	# TCP throughput (first second omitted: slow start)
 	out=$(client iperf3 -c $ADDR_B -p $P_TCP -t $TCP_SECS -O 1 -J 2>/dev/null)
@@ -220,15 +227,15 @@ measure() {
 	[ -n "$v" ] && record $cfg tcp_gbps "$(awk -v b="$v" 'BEGIN { printf "%.3f", b / 1e9 }')"
 
 	# 64-byte UDP: a sink per run (it exits after 500 ms of silence)
-	server "$BENCH" udp-sink $ADDR_B $P_UDP 500 >"$TMP/sink.log" 2>&1 &
-	sink=$!
-	PIDS+=($sink)
+	bg_server "$BENCH" udp-sink $ADDR_B $P_UDP 500 >"$TMP/sink.log" 2>&1
+	SINK=$!
 	for ((i = 0; i < 50; i++)); do
 		grep -q ready "$TMP/sink.log" 2>/dev/null && break
 		sleep 0.1
 	done
 	out=$(client "$BENCH" udp-flood $ADDR_B $P_UDP $UDP_SECS 64)
-	wait $sink
+	wait $SINK
+	SINK=
 	v=$(sed -n 's/.*pps=\([0-9]*\).*/\1/p' <<<"$out")
 	[ -n "$v" ] && record $cfg udp_tx_pps "$v"
 	v=$(sed -n 's/.*pps=\([0-9]*\).*/\1/p' "$TMP/sink.log")

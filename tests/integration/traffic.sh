@@ -57,7 +57,7 @@ expect_eq "per-rule hits of 'deny to 10.210.0.3/32'" "$hits" 20
 serve tcp-recv 10.210.0.2 7000 1500 "$T/t1"
 serve tcp-recv 10.210.0.3 7000 1500 "$T/t2"
 t1=$(client "$CG" tcp-send 10.210.0.2 7000 1000000 3000)
-t2=$(client "$CG" tcp-send 10.210.0.3 7000 1000 3000)
+t2=$(client "$CG" tcp-send 10.210.0.3 7000 1000 1000)
 wait
 expect_eq "allowed TCP flow result" "$(kv result "$t1")" ok
 expect_eq "allowed TCP bytes received" "$(kv bytes "$(cat "$T/t1")")" 1000000
