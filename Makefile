@@ -18,7 +18,7 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/parse.c \
-             policy/builtin.c policy/compile.c bpf/loader.c
+             policy/builtin.c policy/compile.c bpf/loader.c bpf/probe.c
 CMD_SRCS  := $(wildcard cmd/*.c)
 LIB_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 CMD_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(CMD_SRCS))
@@ -95,6 +95,8 @@ demo:
 	./tests/deps.sh
 	$(MAKE) cgguard $(OUTPUT)/cgg_traffic
 	./tests/demo.sh
+
+-include tests/vm/vm.mk
 
 clean:
 	rm -rf $(OUTPUT) cgguard

@@ -251,10 +251,21 @@ measure() {
 	[ -n "$v" ] && record $cfg rr_p99_us "$v"
 }
 
-CONFIGS="none cgguard nftables"
+# Warm-up (not recorded): the first run after setup is always slow.
+echo "  ... warm-up" >&2
+saved="$TCP_SECS $UDP_SECS $RR_SECS"
+TCP_SECS=2 UDP_SECS=1 RR_SECS=1
+: > "$TMP/results"
+measure warmup
+read -r TCP_SECS UDP_SECS RR_SECS <<<"$saved"
+
+# Each round starts one configuration later, so none of them always
+# runs first (or right after another one's teardown).
+CONFIGS=(none cgguard nftables)
 : > "$TMP/results"
 for ((r = 1; r <= ROUNDS; r++)); do
-	for cfg in $CONFIGS; do
+	for ((k = 0; k < 3; k++)); do
+		cfg=${CONFIGS[$(((r - 1 + k) % 3))]}
 		echo "  ... round $r/$ROUNDS: $cfg" >&2
 		enable $cfg
 		measure $cfg
@@ -267,10 +278,11 @@ done
 
 # ---- report ----------------------------------------------------------------
 echo "== 2. veth between network namespaces =="
+echo "TCP: iperf3 -t $TCP_SECS -O 1; UDP: 64-byte payload, sendmmsg for ${UDP_SECS}s; RR: 1 byte each way for ${RR_SECS}s"
 echo "policy: $NDENY /32 deny CIDRs (10.202.0.0/16, none match), default allow"
 echo "client: netns $NS_A in cgroup ${CG#$CG2}, CPU $CPU_C; servers: netns $NS_B, CPU $CPU_S"
 echo "cgguard: attached to the client cgroup (egress+ingress); nftables: output hook in $NS_A"
-echo "$ROUNDS rounds alternating none/cgguard/nftables; medians shown"
+echo "$ROUNDS rounds alternating none/cgguard/nftables (order rotated per round); medians shown"
 echo
 awk -v rounds=$ROUNDS '
 function median(cfg, m,    n, i, j, t, a) {

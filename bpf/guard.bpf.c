@@ -137,6 +137,19 @@ static __always_inline void unmap_v4(struct pkt *p)
 	p->key.prefixlen = CG_LPM_HDR_BITS + 32;
 }
 
+static __always_inline int is_exthdr(__u8 nh)
+{
+	return nh == NEXTHDR_HOP || nh == NEXTHDR_ROUTING ||
+	       nh == NEXTHDR_FRAGMENT || nh == NEXTHDR_AUTH ||
+	       nh == NEXTHDR_DEST;
+}
+
+/* Rules say "icmp" for both ICMP and ICMPv6. */
+static __always_inline __u8 v6_proto(__u8 nh)
+{
+	return nh == CG_P_ICMPV6 ? CG_P_ICMP : nh;
+}
+
 static __always_inline int parse_v6(struct __sk_buff *skb, int dir,
 				    struct pkt *p)
 {
@@ -155,16 +168,17 @@ static __always_inline int parse_v6(struct __sk_buff *skb, int dir,
 	unmap_v4(p);
 	nh = ip6.nexthdr;
 	for (i = 0; i < IPV6_MAX_EXTHDRS; i++) {
-		if (nh != NEXTHDR_HOP && nh != NEXTHDR_ROUTING &&
-		    nh != NEXTHDR_FRAGMENT && nh != NEXTHDR_AUTH &&
-		    nh != NEXTHDR_DEST)
+		if (!is_exthdr(nh))
 			break;
 		if (bpf_skb_load_bytes(skb, off, &ext, sizeof(ext)))
 			return 0;	/* truncated: unparsed */
 		if (nh == NEXTHDR_FRAGMENT) {
-			/* non-first fragment: no L4 header to read */
-			if (bpf_ntohs(ext.frag) & 0xfff8)
+			/* non-first fragment: no L4 header to read, but the
+			 * protocol is known, as for IPv4 */
+			if (bpf_ntohs(ext.frag) & 0xfff8) {
+				p->proto = v6_proto(ext.nexthdr);
 				return 0;
+			}
 			off += 8;
 		} else if (nh == NEXTHDR_AUTH) {
 			off += (ext.len + 2) * 4;
@@ -173,11 +187,10 @@ static __always_inline int parse_v6(struct __sk_buff *skb, int dir,
 		}
 		nh = ext.nexthdr;
 	}
-	if (i == IPV6_MAX_EXTHDRS)
+	/* Exactly IPV6_MAX_EXTHDRS is fine: only a further one is too many. */
+	if (is_exthdr(nh))
 		return 0;	/* too many extension headers: unparsed */
-	p->proto = nh;
-	if (p->proto == CG_P_ICMPV6)
-		p->proto = CG_P_ICMP;	/* rules say "icmp" for both */
+	p->proto = v6_proto(nh);
 	if (load_dport(skb, off, p))
 		return 0;
 	p->parsed = 1;

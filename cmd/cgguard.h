@@ -19,6 +19,8 @@ int do_list(int argc, char **argv);
 int do_stats(int argc, char **argv);
 int do_run(int argc, char **argv);
 int do_policy(int argc, char **argv);
+int do_doctor(int argc, char **argv);
+int do_oci_hook(int argc, char **argv);
 
 /* Prints "cgguard: CONTEXT: DETAIL" (detail from cg_lasterr or errno). */
 int report(int err, const char *context);

@@ -41,6 +41,8 @@ static const struct cmd {
 	{ "stats",   do_stats,   "per-cgroup and per-rule counters" },
 	{ "run",     do_run,     "run a command in a new guarded cgroup" },
 	{ "policy",  do_policy,  "policy tools: check FILE" },
+	{ "doctor",  do_doctor,  "what this host can enforce; BPF hardening" },
+	{ "oci-hook", do_oci_hook, "OCI runtime hook (createRuntime/poststop)" },
 	{ "version", do_version, "print the version" },
 	{ "help",    do_help,    "this text" },
 	{ NULL, NULL, NULL },
@@ -55,7 +57,7 @@ static int do_help(int argc, char **argv)
 	       "counters.\nState is pinned under %s; no daemon is needed.\n\n"
 	       "Commands:\n", prog_name, CG_PIN_ROOT);
 	for (c = cmds; c->name; c++)
-		printf("  %-8s %s\n", c->name, c->help);
+		printf("  %-9s %s\n", c->name, c->help);
 	printf("\n'%s COMMAND --help' describes a command; man cgguard(8).\n",
 	       prog_name);
 	return 0;

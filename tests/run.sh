@@ -7,7 +7,7 @@
 set -u
 cd "$(dirname "$0")/.."
 O=.output/tests
-tiers=${*:-unit bpf integration}
+tiers=${*:-unit bpf integration e2e vm}
 passed=0 failed=0 skipped=0 failed_names=""
 
 run_one() { # run_one NAME CMD...
@@ -36,6 +36,12 @@ for tier in $tiers; do
 		for t in tests/integration/*.sh; do
 			run_one "integration/$(basename "$t" .sh)" "$t"
 		done ;;
+	e2e)
+		for t in tests/e2e/*.sh; do
+			[ -e "$t" ] && run_one "e2e/$(basename "$t" .sh)" "$t"
+		done ;;
+	vm)
+		[ -x tests/vm/run.sh ] && run_one vm/all tests/vm/run.sh ;;
 	*) echo "unknown tier $tier"; exit 2 ;;
 	esac
 done

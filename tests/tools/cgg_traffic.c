@@ -12,6 +12,14 @@
  *   tcp-recv ADDR PORT IDLE_MS      accept, count connections and bytes
  *   tcp-send ADDR PORT BYTES TIMEOUT_MS
  *                                   connect+send; report result and errno
+ *   udp-sendmsg ADDR PORT N         N datagrams with sendmsg()
+ *   udp-sendmmsg ADDR PORT N        N datagrams in one sendmmsg() call
+ *   udp-connected ADDR PORT N       connect() then send() N datagrams
+ *   udp-wait ADDR PORT N FILE       connect now, send N once FILE exists
+ *   tcp-fastopen ADDR PORT TIMEOUT_MS  sendto(MSG_FASTOPEN) 100 bytes
+ *   bind ADDR PORT tcp|udp          bind() a socket; report result
+ *   sock FAMILY TYPE PROTO          socket(); FAMILY inet|inet6|packet|unix,
+ *                                   TYPE raw|dgram|stream; report result
  *
  * ADDR may be IPv4 or IPv6 (IPv4-mapped allowed).  The tool never picks
  * addresses itself: tests give it loopback or their own namespaces' ones.
@@ -28,6 +36,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/uio.h>
+#include <linux/if_packet.h>
 
 static int parse_addr(const char *a, int port, struct sockaddr_storage *ss,
 		      socklen_t *len)
@@ -210,6 +220,108 @@ static int tcp_send(const char *a, int port, long bytes, int timeout)
 	return 0;
 }
 
+static int result(int ok, const char *what)
+{
+	if (ok) {
+		printf("result=ok\n");
+		return 0;
+	}
+	printf("result=%s_failed errno=%s\n", what, strerrorname_np(errno));
+	return 1;
+}
+
+static int udp_msgs(const char *a, int port, int n, int mode)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = sock_for(a, port, SOCK_DGRAM, &ss, &len), i, ok = 0, last = 0;
+	char buf[64] = "cgguard";
+	struct iovec iov = { buf, sizeof(buf) };
+	struct mmsghdr mm[64];
+
+	if (n > 64)
+		n = 64;
+	for (i = 0; i < n; i++)
+		mm[i].msg_hdr = (struct msghdr){ .msg_name = &ss,
+			.msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1 };
+	if (mode == 2) {	/* connected */
+		if (connect(fd, (void *)&ss, len))
+			return result(0, "connect");
+		for (i = 0; i < n; i++)
+			send(fd, buf, sizeof(buf), 0) == sizeof(buf) ? ok++ : (last = errno);
+	} else if (mode == 1) {
+		ok = sendmmsg(fd, mm, n, 0);
+		if (ok < 0) {
+			last = errno;
+			ok = 0;
+		}
+	} else {
+		for (i = 0; i < n; i++)
+			sendmsg(fd, &mm[i].msg_hdr, 0) == sizeof(buf) ? ok++ : (last = errno);
+	}
+	printf("sent=%d failed=%d errno=%s\n", ok, n - ok,
+	       last ? strerrorname_np(last) : "0");
+	return 0;
+}
+
+static int udp_wait(const char *a, int port, int n, const char *file)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = sock_for(a, port, SOCK_DGRAM, &ss, &len), i, ok = 0;
+
+	if (connect(fd, (void *)&ss, len))
+		return result(0, "connect");
+	printf("connected\n");
+	fflush(stdout);
+	while (access(file, F_OK))
+		usleep(10000);
+	for (i = 0; i < n; i++)
+		if (send(fd, "cgguard!", 8, 0) == 8)
+			ok++;
+	printf("sent=%d failed=%d\n", ok, n - ok);
+	return 0;
+}
+
+static int tcp_fastopen(const char *a, int port, int timeout)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = sock_for(a, port, SOCK_STREAM, &ss, &len);
+	struct timeval tv = { timeout / 1000, (timeout % 1000) * 1000 };
+	char buf[100] = { 0 };
+	double t0 = now_ms();
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (sendto(fd, buf, sizeof(buf), MSG_FASTOPEN, (void *)&ss, len) < 0) {
+		printf("result=sendto_failed errno=%s ms=%.3f\n",
+		       strerrorname_np(errno), now_ms() - t0);
+		return 1;
+	}
+	printf("result=ok ms=%.3f\n", now_ms() - t0);
+	return 0;
+}
+
+static int do_bind(const char *a, int port, const char *proto)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd = sock_for(a, port, strcmp(proto, "tcp") ? SOCK_DGRAM :
+			  SOCK_STREAM, &ss, &len);
+
+	return result(!bind(fd, (void *)&ss, len), "bind");
+}
+
+static int do_sock(const char *fam, const char *type, int proto)
+{
+	int f = !strcmp(fam, "inet") ? AF_INET : !strcmp(fam, "inet6") ?
+		AF_INET6 : !strcmp(fam, "packet") ? AF_PACKET : AF_UNIX;
+	int t = !strcmp(type, "raw") ? SOCK_RAW : !strcmp(type, "dgram") ?
+		SOCK_DGRAM : SOCK_STREAM;
+
+	return result(socket(f, t, proto) >= 0, "socket");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 5) {
@@ -233,6 +345,20 @@ int main(int argc, char **argv)
 				argc > 5 ? atoi(argv[5]) : 0, 1);
 	if (!strcmp(m, "tcp-recv"))
 		return tcp_recv(a, port, atoi(argv[4]));
+	if (!strcmp(m, "sock"))
+		return do_sock(a, argv[3], atoi(argv[4]));
+	if (!strcmp(m, "udp-sendmsg"))
+		return udp_msgs(a, port, atoi(argv[4]), 0);
+	if (!strcmp(m, "udp-sendmmsg"))
+		return udp_msgs(a, port, atoi(argv[4]), 1);
+	if (!strcmp(m, "udp-connected"))
+		return udp_msgs(a, port, atoi(argv[4]), 2);
+	if (!strcmp(m, "udp-wait") && argc > 5)
+		return udp_wait(a, port, atoi(argv[4]), argv[5]);
+	if (!strcmp(m, "tcp-fastopen"))
+		return tcp_fastopen(a, port, atoi(argv[4]));
+	if (!strcmp(m, "bind"))
+		return do_bind(a, port, argv[4]);
 	if (!strcmp(m, "tcp-send") && argc > 5)
 		return tcp_send(a, port, atol(argv[4]), atoi(argv[5]));
 	fprintf(stderr, "unknown mode %s\n", m);
