@@ -13,12 +13,13 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS)
 LDLIBS    += $(LIBBPF_LIBS) -lelf -lz -lyaml
 
-BPF_SRCS  := bpf/guard.bpf.c
+BPF_SRCS  := bpf/guard.bpf.c bpf/lsm.bpf.c
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/parse.c \
-             policy/builtin.c policy/compile.c bpf/loader.c bpf/probe.c
+             policy/builtin.c policy/compile.c bpf/loader.c bpf/attach.c \
+             bpf/probe.c
 CMD_SRCS  := $(wildcard cmd/*.c)
 LIB_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 CMD_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(CMD_SRCS))
@@ -40,7 +41,7 @@ $(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/bench:
 $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/cgguard_abi.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/cgguard_abi.h bpf/maps.bpf.h bpf/verdict.bpf.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) \
 		-I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS) -c $< -o $@
 

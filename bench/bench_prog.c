@@ -12,6 +12,11 @@
  *   bench_prog rr-client ADDR PORT SECONDS
  *       TCP request/response (1 byte each way, TCP_NODELAY) for the veth
  *       benchmark: the client prints transactions/s and latency.
+ *   bench_prog insitu CMD [ARGS...]
+ *       Runs CMD with BPF run-time statistics enabled (BPF_ENABLE_STATS,
+ *       reverted when we exit) and prints how often the pinned cgguard
+ *       programs ran meanwhile and their average ns per run: the cost in
+ *       the real datapath, as a cross-check of the test-run numbers.
  *   bench_prog udp-sink ADDR PORT IDLE_MS
  *   bench_prog udp-flood ADDR PORT SECONDS SIZE
  *       64-byte UDP packet rate: the flood sends with sendmmsg for SECONDS,
@@ -32,6 +37,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -44,6 +50,8 @@
 
 #define PAYLOAD		64
 #define MAX_RUNS	15
+
+static int prog_info(int fd, struct bpf_prog_info *pi, char tag[17]);
 
 static double now_ns(void)
 {
@@ -298,6 +306,8 @@ static int load_noop(void)
 	return fd;
 }
 
+static char fresh_tag[17] = "?";
+
 struct result {
 	uint32_t rules;
 	int fam;
@@ -306,6 +316,7 @@ struct result {
 	double hit_ns, miss_ns;
 	unsigned hit_ret, miss_ret;
 	int parse_ok;
+	__u32 xlated, jited;
 };
 
 static double target_for(uint32_t rules)
@@ -370,6 +381,13 @@ static int bench_one(int fam, uint32_t n, int repeat, int runs,
 	}
 	lpm = bpf_map__fd(skel->maps.cg_lpm);
 	fd = bpf_program__fd(skel->progs.cg_egress);
+	{
+		struct bpf_prog_info pi;
+
+		prog_info(fd, &pi, fresh_tag);
+		res->xlated = pi.xlated_prog_len;
+		res->jited = pi.jited_prog_len;
+	}
 	/* Under BPF_PROG_TEST_RUN the cgroup storage is zeroed, so the
 	 * program uses slot 0: put the policy there. */
 	t0 = now_ns();
@@ -500,6 +518,8 @@ static int do_prog(int argc, char **argv)
 	       "median of %d runs\n", PAYLOAD, repeat, runs);
 	printf("policy: N deny rules on distinct /32 (/128) + default allow, "
 	       "written into slot 0\n");
+	printf("cg_egress from .output/guard.bpf.o: tag %s, %u B xlated, "
+	       "%u B jited\n", fresh_tag, res[0].xlated, res[0].jited);
 	printf("noop cgroup_skb (r0 = 1): ipv4 %.1f ns/pkt, ipv6 %.1f ns/pkt\n\n",
 	       noop_ns[0], noop_ns[1]);
 	printf("%8s  %-6s  %-12s  %-7s  %8s  %9s  %6s  %s\n", "rules", "family",
@@ -543,6 +563,71 @@ static int do_prog(int argc, char **argv)
 	printf("parse = cg_policy_parse_buf of the same rules as YAML "
 	       "(not part of compile+write)\n");
 	return 0;
+}
+
+/* ---- program identity and in-situ statistics ------------------------ */
+
+static int prog_info(int fd, struct bpf_prog_info *pi, char tag[17])
+{
+	__u32 len = sizeof(*pi);
+	int i;
+
+	memset(pi, 0, sizeof(*pi));
+	if (bpf_obj_get_info_by_fd(fd, pi, &len))
+		return -errno;
+	for (i = 0; i < 8; i++)
+		sprintf(tag + 2 * i, "%02x", pi->tag[i]);
+	return 0;
+}
+
+static int do_insitu(int argc, char **argv)
+{
+	static const char *const dirs[2] = { "egress", "ingress" };
+	struct bpf_prog_info a[2], b[2];
+	char tag[17], path[256];
+	int fd[2], sfd, i, st;
+	pid_t pid;
+
+	if (argc < 1)
+		return 2;
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), CG_PIN_ROOT "/prog/%s", dirs[i]);
+		fd[i] = bpf_obj_get(path);
+		if (fd[i] < 0) {
+			fprintf(stderr, "bench_prog: %s: %s\n", path,
+				strerror(errno));
+			return 1;
+		}
+	}
+	sfd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (sfd < 0) {
+		fprintf(stderr, "bench_prog: BPF_ENABLE_STATS: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < 2; i++)
+		prog_info(fd[i], &a[i], tag);
+	pid = fork();
+	if (pid == 0) {
+		close(sfd);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) < 0)
+		return 1;
+	for (i = 0; i < 2; i++) {
+		__u64 n, t;
+
+		prog_info(fd[i], &b[i], tag);
+		n = b[i].run_cnt - a[i].run_cnt;
+		t = b[i].run_time_ns - a[i].run_time_ns;
+		printf("insitu: prog=%s id=%u tag=%s runs=%llu ns_per_run=%.1f\n",
+		       dirs[i], b[i].id, tag, (unsigned long long)n,
+		       n ? (double)t / n : 0.0);
+		close(fd[i]);
+	}
+	close(sfd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
 
 /* ---- veth helpers: TCP request/response and UDP flood ----------------- */
@@ -745,6 +830,8 @@ int main(int argc, char **argv)
 		return rr_server(argv[2], atoi(argv[3]));
 	if (!strcmp(m, "rr-client") && argc == 5)
 		return rr_client(argv[2], atoi(argv[3]), atof(argv[4]));
+	if (!strcmp(m, "insitu") && argc > 2)
+		return do_insitu(argc - 2, argv + 2);
 	if (!strcmp(m, "udp-sink") && argc == 5)
 		return udp_sink(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (!strcmp(m, "udp-flood") && argc == 6)
@@ -753,6 +840,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: bench_prog [prog] [--repeat N] [--runs N]\n"
 		"       bench_prog rr-server ADDR PORT\n"
 		"       bench_prog rr-client ADDR PORT SECONDS\n"
+		"       bench_prog insitu CMD [ARGS...]\n"
 		"       bench_prog udp-sink ADDR PORT IDLE_MS\n"
 		"       bench_prog udp-flood ADDR PORT SECONDS SIZE\n");
 	return 2;

@@ -22,13 +22,15 @@
 # TCP request/response (bench_prog rr-client/rr-server: 1 byte each way).
 # Medians over the rounds are printed with ratios; nothing is asserted.
 #
-# Environment: ROUNDS (3), TCP_SECS (5), UDP_SECS (4), RR_SECS (3).
+# Environment: ROUNDS (3), TCP_SECS (5), UDP_SECS (4), RR_SECS (3),
+# METRICS ("tcp udp rr": any subset).
 set -u
 
 ROUNDS=${ROUNDS:-3}
 TCP_SECS=${TCP_SECS:-5}
 UDP_SECS=${UDP_SECS:-4}
 RR_SECS=${RR_SECS:-3}
+METRICS=${METRICS:-tcp udp rr}
 NDENY=1000
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,10 +80,9 @@ if command -v taskset >/dev/null; then
 	PIN_C=(taskset -c $CPU_C)
 	PIN_S=(taskset -c $CPU_S)
 fi
-client() {
-	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CG" \
-		"${PIN_C[@]}" ip netns exec $NS_A "$@"
-}
+CLIENT=(sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$CG"
+	"${PIN_C[@]}" ip netns exec $NS_A)
+client() { "${CLIENT[@]}" "$@"; }
 # Starts a server in the background; its pid is $! (exec all the way down).
 bg_server() {
 	"${PIN_S[@]}" ip netns exec $NS_B "$@" &
@@ -191,7 +192,9 @@ enable() {
 	none) ;;
 	cgguard)
 		"$CGGUARD" attach --cgroup "$CG" --policy "$TMP/policy.yaml" \
-			>/dev/null || die "cgguard attach failed" ;;
+			>/dev/null || die "cgguard attach failed"
+		[ -n "${PINNED_TAG:-}" ] || PINNED_TAG=$("$BENCH" insitu true |
+			sed -n 's/^insitu: prog=egress .*tag=\([0-9a-f]*\).*/\1/p') ;;
 	nftables)
 		ip netns exec $NS_A nft -f "$TMP/nft.conf" ||
 			die "nft -f failed" ;;
@@ -218,38 +221,57 @@ disable() {
 # Appends "config metric value" lines to $TMP/results.
 record() { echo "$1 $2 $3" >> "$TMP/results"; }
 
-measure() {
-	local cfg=$1 out v
+# TCP throughput (first second omitted: slow start).
+measure_tcp() {
+	local out v
 
-	# TCP throughput (first second omitted: slow start)
 	out=$(client iperf3 -c $ADDR_B -p $P_TCP -t $TCP_SECS -O 1 -J 2>/dev/null)
 	v=$(jq -r '.end.sum_received.bits_per_second // empty' <<<"$out" 2>/dev/null)
-	[ -n "$v" ] && record $cfg tcp_gbps "$(awk -v b="$v" 'BEGIN { printf "%.3f", b / 1e9 }')"
+	[ -n "$v" ] && record $1 tcp_gbps "$(awk -v b="$v" 'BEGIN { printf "%.3f", b / 1e9 }')"
+}
 
-	# 64-byte UDP: a sink per run (it exits after 500 ms of silence)
+# 64-byte UDP: a fresh sink per run (it exits after 500 ms of silence).
+# Records under $1; the rest (if any) wraps the sender: "$@" CLIENT...
+measure_udp() {
+	local cfg=$1 out v i
+
+	shift
 	bg_server "$BENCH" udp-sink $ADDR_B $P_UDP 500 >"$TMP/sink.log" 2>&1
 	SINK=$!
 	for ((i = 0; i < 50; i++)); do
 		grep -q ready "$TMP/sink.log" 2>/dev/null && break
 		sleep 0.1
 	done
-	out=$(client "$BENCH" udp-flood $ADDR_B $P_UDP $UDP_SECS 64)
+	out=$("$@" "${CLIENT[@]}" "$BENCH" udp-flood $ADDR_B $P_UDP $UDP_SECS 64)
 	wait $SINK
 	SINK=
+	UDP_OUT=$out
 	v=$(sed -n 's/.*pps=\([0-9]*\).*/\1/p' <<<"$out")
 	[ -n "$v" ] && record $cfg udp_tx_pps "$v"
 	v=$(sed -n 's/.*pps=\([0-9]*\).*/\1/p' "$TMP/sink.log")
 	[ -n "$v" ] && record $cfg udp_rx_pps "$v"
-
-	# TCP request/response
-	out=$(client "$BENCH" rr-client $ADDR_B $P_RR $RR_SECS)
-	v=$(sed -n 's/.*trans_per_sec=\([0-9.]*\).*/\1/p' <<<"$out")
-	[ -n "$v" ] && record $cfg rr_tps "$v"
-	v=$(sed -n 's/.*mean_us=\([0-9.]*\).*/\1/p' <<<"$out")
-	[ -n "$v" ] && record $cfg rr_mean_us "$v"
-	v=$(sed -n 's/.*p99_us=\([0-9.]*\).*/\1/p' <<<"$out")
-	[ -n "$v" ] && record $cfg rr_p99_us "$v"
 }
+
+# TCP request/response, 1 byte each way.
+measure_rr() {
+	local out v k
+
+	out=$(client "$BENCH" rr-client $ADDR_B $P_RR $RR_SECS)
+	for k in trans_per_sec:rr_tps mean_us:rr_mean_us p99_us:rr_p99_us; do
+		v=$(sed -n "s/.* ${k%%:*}=\([0-9.]*\).*/\1/p" <<<"$out")
+		[ -n "$v" ] && record $1 ${k#*:} "$v"
+	done
+}
+
+measure() {
+	local m
+
+	for m in $METRICS; do
+		measure_$m $1
+	done
+}
+
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Warm-up (not recorded): the first run after setup is always slow.
 echo "  ... warm-up" >&2
@@ -276,13 +298,30 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	done
 done
 
+# In-situ cross-check (not in the ratios): cgguard's own run time in the
+# real datapath during one more UDP run, from BPF run-time statistics
+# (enabled only while bench_prog insitu runs; they add a clock read or two
+# to every BPF program run meanwhile, so this run is kept out of the table).
+INSITU=
+if [[ " $METRICS " = *" udp "* ]]; then
+	echo "  ... in-situ: cgguard with BPF run-time statistics" >&2
+	enable cgguard
+	measure_udp insitu "$BENCH" insitu
+	disable cgguard
+	INSITU=$(sed -n 's/^insitu: prog=egress .*tag=\([0-9a-f]*\) runs=\([0-9]*\) ns_per_run=\([0-9.]*\).*/tag \1: \3 ns per run over \2 runs/p' <<<"$UDP_OUT")
+fi
+
 # ---- report ----------------------------------------------------------------
 echo "== 2. veth between network namespaces =="
-echo "TCP: iperf3 -t $TCP_SECS -O 1; UDP: 64-byte payload, sendmmsg for ${UDP_SECS}s; RR: 1 byte each way for ${RR_SECS}s"
 echo "policy: $NDENY /32 deny CIDRs (10.202.0.0/16, none match), default allow"
 echo "client: netns $NS_A in cgroup ${CG#$CG2}, CPU $CPU_C; servers: netns $NS_B, CPU $CPU_S"
-echo "cgguard: attached to the client cgroup (egress+ingress); nftables: output hook in $NS_A"
-echo "$ROUNDS rounds alternating none/cgguard/nftables (order rotated per round); medians shown"
+echo "cgguard: attached to the client cgroup (egress+ingress programs, pinned tag ${PINNED_TAG:-?})"
+echo "nftables: table inet cggbench, output hook in $NS_A, ipv4_addr set + 'ip daddr @deny drop'"
+echo "TCP: iperf3 -t $TCP_SECS -O 1 (GSO: ~64 KB per skb, so one filter run per ~45 segments)"
+echo "UDP: 64-byte payload, one sendmmsg sender for ${UDP_SECS}s, every packet filtered"
+echo "RR: 1 byte each way over one TCP_NODELAY connection for ${RR_SECS}s"
+echo "$ROUNDS rounds alternating none/cgguard/nftables (order rotated per round); medians"
+echo "load average before/after: $LOAD0 / $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 awk -v rounds=$ROUNDS '
 function median(cfg, m,    n, i, j, t, a) {
@@ -294,30 +333,34 @@ function median(cfg, m,    n, i, j, t, a) {
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 function ratio(x, y) { return (x == "" || y == "" || y == 0) ? "n/a" : sprintf("%.3f", x / y) }
-function fmt(x, f) { return x == "" ? "n/a" : sprintf(f, x) }
+function fmt(x, f) { return x == "" ? "-" : sprintf(f, x) }
 { cnt[$1, $2]++; val[$1, $2, cnt[$1, $2]] = $3 }
 END {
-	split("tcp_gbps udp_tx_pps udp_rx_pps rr_tps rr_mean_us rr_p99_us", ms, " ")
+	nm = split("tcp_gbps udp_tx_pps udp_rx_pps rr_tps rr_mean_us rr_p99_us", ms, " ")
 	name["tcp_gbps"] = "TCP throughput Gbit/s"
 	name["udp_tx_pps"] = "UDP 64B sent pkt/s"
 	name["udp_rx_pps"] = "UDP 64B received pkt/s"
 	name["rr_tps"] = "TCP RR trans/s"
 	name["rr_mean_us"] = "TCP RR mean latency us"
 	name["rr_p99_us"] = "TCP RR p99 latency us"
-	form["tcp_gbps"] = "%.2f"; form["rr_mean_us"] = "%.2f"; form["rr_p99_us"] = "%.2f"
+	form["tcp_gbps"] = "%.2f"; form["rr_mean_us"] = "%.1f"; form["rr_p99_us"] = "%.1f"
 	form["udp_tx_pps"] = "%.0f"; form["udp_rx_pps"] = "%.0f"; form["rr_tps"] = "%.0f"
-	printf "%-24s %11s %11s %11s  %12s %9s %11s\n", "metric", "none", "cgguard",
-		"nftables", "cgguard/none", "nft/none", "cgguard/nft"
-	for (k = 1; k <= 6; k++) {
+	printf "%-24s %10s %10s %10s  %12s %9s %11s\n", "metric (median)", "none",
+		"cgguard", "nftables", "cgguard/none", "nft/none", "cgguard/nft"
+	for (k = 1; k <= nm; k++) {
 		m = ms[k]
+		if (!cnt["none", m] && !cnt["cgguard", m] && !cnt["nftables", m])
+			continue
 		a = median("none", m); b = median("cgguard", m); c = median("nftables", m)
-		printf "%-24s %11s %11s %11s  %12s %9s %11s\n", name[m],
+		printf "%-24s %10s %10s %10s  %12s %9s %11s\n", name[m],
 			fmt(a, form[m]), fmt(b, form[m]), fmt(c, form[m]),
 			ratio(b, a), ratio(c, a), ratio(b, c)
 	}
-	printf "\nper round (none / cgguard / nftables):\n"
-	for (k = 1; k <= 6; k++) {
+	printf "\nper round, none / cgguard / nftables:\n"
+	for (k = 1; k <= nm; k++) {
 		m = ms[k]; line = ""
+		if (!cnt["none", m] && !cnt["cgguard", m] && !cnt["nftables", m])
+			continue
 		for (r = 1; r <= rounds; r++)
 			line = line sprintf("  %s/%s/%s", fmt(val["none", m, r], form[m]),
 				fmt(val["cgguard", m, r], form[m]),
@@ -326,6 +369,10 @@ END {
 	}
 	p = 0
 	for (r = 1; r <= cnt["cgguard", "passed"]; r++) p += val["cgguard", "passed", r]
-	printf "\ncgguard egress packets passed (its own counters, all rounds): %d\n", p
+	printf "\ncgguard egress packets passed during its runs (its own counters): %d\n", p
+	if (cnt["insitu", "udp_tx_pps"])
+		printf "in-situ UDP run with BPF stats on: %.0f pkt/s sent\n", val["insitu", "udp_tx_pps", 1]
 }' "$TMP/results"
-echo "ratios: throughput and trans/s below 1 = slower than the reference; latency above 1 = slower"
+[ -n "$INSITU" ] && echo "in-situ cg_egress cost in the datapath (BPF stats): $INSITU"
+echo "ratios: for throughput and trans/s, < 1 means slower than the reference;"
+echo "for latency, > 1 means slower"

@@ -13,11 +13,15 @@
 #include <linux/types.h>
 #endif
 
-#define CG_ABI_VERSION		1
+#define CG_ABI_VERSION		2
 
 /* cgroup_skb return values. */
 #define CG_SKB_DROP		0
 #define CG_SKB_PASS		1
+
+/* cgroup sock/sock_addr and lsm_cgroup return values. */
+#define CG_SOCK_DENY		0	/* the syscall fails with EPERM */
+#define CG_SOCK_ALLOW		1
 
 /* Rule actions as stored in compiled entries (same as enum cg_action). */
 #define CG_ACT_ALLOW_V		0
@@ -102,10 +106,33 @@ struct cg_lpm_val {
 	struct cg_range r[CG_MAX_RANGES];
 };
 
-/* Shared cgroup storage, one per (attached cgroup, direction). */
+/* Shared cgroup storage, one per (attached cgroup, attach type). */
 struct cg_binding {
 	__u32 slot;		/* 0 until user space binds the cgroup */
 	__u32 gen;		/* bumped on every policy swap */
+};
+
+/* sock_create / bind / LSM verdicts, per slot (array map cg_sockcfg). */
+#define CG_MAX_BIND_RANGES	16
+#define CG_SF_AUDIT		(1u << 0)	/* policy mode audit */
+#define CG_SF_KILL		(1u << 1)	/* on_violation: kill (LSM) */
+#define CG_SF_FAMILIES		(1u << 2)	/* deny_families enforced */
+
+struct cg_bind_range {
+	__u16 lo;
+	__u16 hi;
+	__u8 action;
+	__u8 pad[3];
+};
+
+struct cg_sockcfg {
+	__u8 raw_action;	/* SOCK_RAW on inet/inet6 */
+	__u8 bind_default;
+	__u8 flags;		/* CG_SF_* */
+	__u8 nbind;
+	__u32 pad;
+	__u64 deny_families;	/* bit N: AF N denied (LSM layer) */
+	struct cg_bind_range bind[CG_MAX_BIND_RANGES];
 };
 
 /* Results counted per cgroup and direction. */
@@ -124,7 +151,9 @@ struct cg_counters {
 /* Metadata kept in pinned maps so the CLI needs no daemon. */
 #define CG_PATH_MAX		256
 /* Policy parts that need a layer other than the packet layer. */
-#define CG_WANT_SOCKETS		(1u << 0)
+#define CG_WANT_SOCKETS		(1u << 0)	/* has a sockets: section */
+#define CG_WANT_LSM		(1u << 1)	/* families or kill: LSM only */
+#define CG_NEED_LSM		(1u << 2)	/* ...and may not do without */
 
 struct cg_slot_meta {
 	__u32 in_use;
@@ -137,16 +166,21 @@ struct cg_slot_meta {
 	char source[CG_PATH_MAX];
 };
 
+/* cg_cgroup_meta.flags */
+#define CG_CGF_FAIL_OPEN	(1u << 0)	/* apply what can be applied */
+#define CG_CGF_DEGRADED		(1u << 1)	/* a wanted layer is missing */
+
 struct cg_cgroup_meta {
 	__u32 slot;
-	__u32 flags;
+	__u32 flags;		/* CG_CGF_* */
 	__u64 attached_ns;	/* CLOCK_REALTIME of first attach */
 	char path[CG_PATH_MAX];	/* relative to the cgroup2 mount */
 };
 
 struct cg_info {
 	__u32 abi;
-	__u32 pad;
+	__s32 lsm_err;		/* -errno of the LSM object's load, or 0 */
+	__u64 degraded;		/* attaches applied without a wanted layer */
 };
 
 #endif

@@ -30,63 +30,8 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, CG_LPM_MAX_ENTRIES);
-	__type(key, struct cg_lpm_key);
-	__type(value, struct cg_lpm_val);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-} cg_lpm SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_CGROUP_STORAGE);
-	__type(key, struct bpf_cgroup_storage_key);
-	__type(value, struct cg_binding);
-} cg_binding SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE);
-	__type(key, struct bpf_cgroup_storage_key);
-	__type(value, struct cg_counters);
-} cg_counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CG_MAX_SLOTS * CG_RULES_PER_SLOT);
-	__type(key, __u32);
-	__type(value, __u64);
-} cg_rule_hits SEC(".maps");
-
-/* Metadata for user space only; declared here so one object owns them all. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CG_MAX_SLOTS);
-	__type(key, __u32);
-	__type(value, struct cg_slot_meta);
-} cg_slots SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, struct cg_cgroup_meta);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-} cg_cgroups SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct cg_info);
-} cg_info SEC(".maps");
-
-/* What the parser extracted from one packet. */
-struct pkt {
-	struct cg_lpm_key key;	/* peer address: daddr egress, saddr ingress */
-	__u8 proto;
-	__u8 parsed;		/* 0: L4 unknown (fragment, truncated, ...) */
-	__u16 port;		/* destination port, host order; 0 if none */
-};
+#include "maps.bpf.h"
+#include "verdict.bpf.h"
 
 /* Reads the destination port of a TCP/UDP header at @off. */
 static __always_inline int load_dport(struct __sk_buff *skb, __u32 off,
@@ -110,10 +55,7 @@ static __always_inline int parse_v4(struct __sk_buff *skb, int dir,
 
 	if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) || ip.ihl < 5)
 		return -1;
-	p->key.family = CG_FAM_V4;
-	p->key.prefixlen = CG_LPM_HDR_BITS + 32;
-	__builtin_memcpy(p->key.addr, dir == CG_DIR_EGRESS_V ? &ip.daddr :
-			 &ip.saddr, 4);
+	set_v4(p, dir == CG_DIR_EGRESS_V ? ip.daddr : ip.saddr);
 	p->proto = ip.protocol;
 	frag = bpf_ntohs(ip.frag_off);
 	if (frag & IP_OFFMASK)
@@ -122,19 +64,6 @@ static __always_inline int parse_v4(struct __sk_buff *skb, int dir,
 		return 0;
 	p->parsed = 1;
 	return 0;
-}
-
-/* IPv4-mapped IPv6 (::ffff:a.b.c.d) is judged as IPv4. */
-static __always_inline void unmap_v4(struct pkt *p)
-{
-	__u32 *w = (__u32 *)p->key.addr;
-
-	if (w[0] || w[1] || w[2] != bpf_htonl(0xffff))
-		return;
-	w[0] = w[3];
-	w[1] = w[2] = w[3] = 0;
-	p->key.family = CG_FAM_V4;
-	p->key.prefixlen = CG_LPM_HDR_BITS + 32;
 }
 
 static __always_inline int is_exthdr(__u8 nh)
@@ -161,11 +90,8 @@ static __always_inline int parse_v6(struct __sk_buff *skb, int dir,
 
 	if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
 		return -1;
-	p->key.family = CG_FAM_V6;
-	p->key.prefixlen = CG_LPM_HDR_BITS + 128;
-	__builtin_memcpy(p->key.addr, dir == CG_DIR_EGRESS_V ? &ip6.daddr :
-			 &ip6.saddr, 16);
-	unmap_v4(p);
+	set_v6(p, dir == CG_DIR_EGRESS_V ? (void *)&ip6.daddr :
+	       (void *)&ip6.saddr);
 	nh = ip6.nexthdr;
 	for (i = 0; i < IPV6_MAX_EXTHDRS; i++) {
 		if (!is_exthdr(nh))
@@ -197,93 +123,32 @@ static __always_inline int parse_v6(struct __sk_buff *skb, int dir,
 	return 0;
 }
 
-/* First matching range decides, else the entry's fallback. */
-static __always_inline void judge(const struct cg_lpm_val *v,
-				  const struct pkt *p, __u8 *action, __u16 *rule)
-{
-	int i;
-
-	*action = v->action;
-	*rule = v->rule;
-	for (i = 0; i < CG_MAX_RANGES; i++) {
-		const struct cg_range *r = &v->r[i];
-
-		if (i >= v->nranges)
-			break;
-		if (r->proto == p->proto && p->port >= r->lo &&
-		    p->port <= r->hi) {
-			*action = r->action;
-			*rule = r->rule;
-			return;
-		}
-	}
-}
-
-static __always_inline void count(struct __sk_buff *skb, __u32 slot,
-				  int res, __u16 rule, int unparsed)
-{
-	struct cg_counters *c = bpf_get_local_storage(&cg_counters, 0);
-	__u32 segs = skb->gso_segs ? skb->gso_segs : 1;
-	__u32 idx;
-	__u64 *hits;
-
-	c->pkts[res] += segs;
-	c->bytes[res] += skb->len;
-	if (unparsed)
-		c->unparsed += segs;
-	if (rule >= CG_RULES_PER_SLOT)
-		return;
-	idx = slot * CG_RULES_PER_SLOT + rule;
-	hits = bpf_map_lookup_elem(&cg_rule_hits, &idx);
-	if (hits)
-		*hits += segs;
-}
-
 static __always_inline int guard_skb(struct __sk_buff *skb, int dir)
 {
-	struct cg_binding *b = bpf_get_local_storage(&cg_binding, 0);
+	__u32 slot = bound_slot();
+	__u32 segs = skb->gso_segs ? skb->gso_segs : 1;
+	struct verdict vd;
 	struct pkt p = {};
-	struct cg_lpm_val *v;
-	__u8 action;
-	__u16 rule;
 	int res;
 
 	/* Not IP (cannot happen on inet sockets today): not ours to judge. */
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		if (parse_v4(skb, dir, &p))
+		if (parse_v4(skb, dir, &p)) {
+			p.key.family = CG_FAM_V4;
 			p.key.prefixlen = CG_LPM_HDR_BITS; /* family /0 entry */
+		}
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		if (parse_v6(skb, dir, &p))
+		if (parse_v6(skb, dir, &p)) {
+			p.key.family = CG_FAM_V6;
 			p.key.prefixlen = CG_LPM_HDR_BITS;
+		}
 	} else {
 		return CG_SKB_PASS;
 	}
-	/* An unbound attachment (slot 0) gets the reserved deny-all slot. */
-	p.key.slot = b->slot < CG_MAX_SLOTS ? b->slot : CG_SLOT_UNBOUND;
-	p.key.dir = dir;
-	if (!p.key.family)
-		p.key.family = skb->protocol == bpf_htons(ETH_P_IP) ?
-			       CG_FAM_V4 : CG_FAM_V6;
-
-	v = bpf_map_lookup_elem(&cg_lpm, &p.key);
-	if (!v) {
-		/* Fail closed: every slot has a /0 entry per family, so a miss
-		 * means the slot is being torn down or state is corrupt. */
-		count(skb, p.key.slot, CG_RES_DROP, CG_RULE_UNPARSED, 0);
-		return CG_SKB_DROP;
-	}
-	if (!p.parsed && (v->flags & CG_F_DEFAULT_DENY)) {
-		/* design.md: unclassifiable packets follow a deny default. */
-		action = CG_ACT_DENY_V;
-		rule = CG_RULE_UNPARSED;
-	} else {
-		judge(v, &p, &action, &rule);
-	}
-	if (action == CG_ACT_ALLOW_V)
-		res = CG_RES_PASS;
-	else
-		res = (v->flags & CG_F_AUDIT) ? CG_RES_AUDIT : CG_RES_DROP;
-	count(skb, p.key.slot, res, rule, !p.parsed);
+	decide(slot, dir, &p, &vd);
+	res = result_of(vd.action, vd.flags & CG_F_AUDIT);
+	count_storage(res, segs, skb->len, !p.parsed);
+	count_rule(slot, vd.rule, segs);
 	return res == CG_RES_DROP ? CG_SKB_DROP : CG_SKB_PASS;
 }
 
@@ -297,4 +162,103 @@ SEC("cgroup_skb/ingress")
 int cg_ingress(struct __sk_buff *skb)
 {
 	return guard_skb(skb, CG_DIR_INGRESS_V);
+}
+
+/* ---- socket layer ------------------------------------------------------ */
+
+/* connect()/sendmsg(): judged by the egress rules, EPERM at the syscall. */
+static __always_inline int guard_addr(struct bpf_sock_addr *ctx, int v6)
+{
+	__u32 slot = bound_slot();
+	struct verdict vd;
+	struct pkt p = { .parsed = 1 };
+	__u32 ip6[4];
+	int res;
+
+	if (v6) {
+		ip6[0] = ctx->user_ip6[0];
+		ip6[1] = ctx->user_ip6[1];
+		ip6[2] = ctx->user_ip6[2];
+		ip6[3] = ctx->user_ip6[3];
+		set_v6(&p, ip6);
+	} else {
+		set_v4(&p, ctx->user_ip4);
+	}
+	p.proto = ctx->protocol == CG_P_ICMPV6 ? CG_P_ICMP : ctx->protocol;
+	p.port = bpf_ntohs((__u16)ctx->user_port);
+	decide(slot, CG_DIR_EGRESS_V, &p, &vd);
+	res = result_of(vd.action, vd.flags & CG_F_AUDIT);
+	count_storage(res, 1, 0, 0);
+	count_rule(slot, vd.rule, 1);
+	return res == CG_RES_DROP ? CG_SOCK_DENY : CG_SOCK_ALLOW;
+}
+
+SEC("cgroup/connect4")
+int cg_connect4(struct bpf_sock_addr *ctx)
+{
+	return guard_addr(ctx, 0);
+}
+
+SEC("cgroup/connect6")
+int cg_connect6(struct bpf_sock_addr *ctx)
+{
+	return guard_addr(ctx, 1);
+}
+
+SEC("cgroup/sendmsg4")
+int cg_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return guard_addr(ctx, 0);
+}
+
+SEC("cgroup/sendmsg6")
+int cg_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return guard_addr(ctx, 1);
+}
+
+/* Slot 0 and a missing entry both read as all-zero: allow.  That is
+ * fail-open for bind/create only; connect and packets stay fail-closed. */
+static __always_inline const struct cg_sockcfg *sockcfg(__u32 slot)
+{
+	return bpf_map_lookup_elem(&cg_sockcfg, &slot);
+}
+
+static __always_inline int sock_verdict(__u8 action, const struct cg_sockcfg *c)
+{
+	int res = result_of(action, c->flags & CG_SF_AUDIT);
+
+	count_storage(res, 1, 0, 0);
+	return res == CG_RES_DROP ? CG_SOCK_DENY : CG_SOCK_ALLOW;
+}
+
+static __always_inline int guard_bind(struct bpf_sock_addr *ctx)
+{
+	const struct cg_sockcfg *c = sockcfg(bound_slot());
+
+	if (!c)
+		return CG_SOCK_ALLOW;
+	return sock_verdict(judge_bind(c, bpf_ntohs((__u16)ctx->user_port)), c);
+}
+
+SEC("cgroup/bind4")
+int cg_bind4(struct bpf_sock_addr *ctx)
+{
+	return guard_bind(ctx);
+}
+
+SEC("cgroup/bind6")
+int cg_bind6(struct bpf_sock_addr *ctx)
+{
+	return guard_bind(ctx);
+}
+
+SEC("cgroup/sock_create")
+int cg_sock_create(struct bpf_sock *sk)
+{
+	const struct cg_sockcfg *c = sockcfg(bound_slot());
+
+	if (!c)
+		return CG_SOCK_ALLOW;
+	return sock_verdict(judge_create(c, sk->family, sk->type), c);
 }

@@ -26,8 +26,27 @@
 #include <bpf/libbpf.h>
 #include "loader.h"
 #include "guard.skel.h"
+#include "lsm.skel.h"
+#include "probe.h"
+#include "loader_int.h"
 #include "../cgroup/cgroup.h"
 #include "../lib/err.h"
+
+const struct cg_hook_desc cg_hooks[CG_HOOK_MAX] = {
+	[CG_HOOK_EGRESS]      = { "egress", BPF_CGROUP_INET_EGRESS, CG_LAYER_PACKET, 0 },
+	[CG_HOOK_INGRESS]     = { "ingress", BPF_CGROUP_INET_INGRESS, CG_LAYER_PACKET, 0 },
+	[CG_HOOK_CONNECT4]    = { "connect4", BPF_CGROUP_INET4_CONNECT, CG_LAYER_CONNECT, 0 },
+	[CG_HOOK_CONNECT6]    = { "connect6", BPF_CGROUP_INET6_CONNECT, CG_LAYER_CONNECT, 0 },
+	[CG_HOOK_SENDMSG4]    = { "sendmsg4", BPF_CGROUP_UDP4_SENDMSG, CG_LAYER_SENDMSG, 0 },
+	[CG_HOOK_SENDMSG6]    = { "sendmsg6", BPF_CGROUP_UDP6_SENDMSG, CG_LAYER_SENDMSG, 0 },
+	[CG_HOOK_BIND4]       = { "bind4", BPF_CGROUP_INET4_BIND, CG_LAYER_BIND, 0 },
+	[CG_HOOK_BIND6]       = { "bind6", BPF_CGROUP_INET6_BIND, CG_LAYER_BIND, 0 },
+	[CG_HOOK_CREATE]      = { "sock_create", BPF_CGROUP_INET_SOCK_CREATE, CG_LAYER_CREATE, 0 },
+	[CG_HOOK_LSM_CREATE]  = { "lsm_create", BPF_LSM_CGROUP, CG_LAYER_LSM_CGROUP, 1 },
+	[CG_HOOK_LSM_CONNECT] = { "lsm_connect", BPF_LSM_CGROUP, CG_LAYER_LSM_CGROUP, 1 },
+	[CG_HOOK_LSM_SENDMSG] = { "lsm_sendmsg", BPF_LSM_CGROUP, CG_LAYER_LSM_CGROUP, 1 },
+	[CG_HOOK_LSM_BIND]    = { "lsm_bind", BPF_LSM_CGROUP, CG_LAYER_LSM_CGROUP, 1 },
+};
 
 static const char *const map_names[CG_MAP_MAX] = {
 	[CG_MAP_LPM] = "cg_lpm",
@@ -37,14 +56,10 @@ static const char *const map_names[CG_MAP_MAX] = {
 	[CG_MAP_SLOTS] = "cg_slots",
 	[CG_MAP_CGROUPS] = "cg_cgroups",
 	[CG_MAP_INFO] = "cg_info",
+	[CG_MAP_SOCKCFG] = "cg_sockcfg",
 };
 
-static const char *const dir_names[2] = { "egress", "ingress" };
-static const enum bpf_attach_type attach_types[2] = {
-	BPF_CGROUP_INET_EGRESS, BPF_CGROUP_INET_INGRESS,
-};
-
-static int bpf_err(int err, const char *what)
+int bpf_err(int err, const char *what)
 {
 	if (err == -EPERM || err == -EACCES)
 		return cg_seterr(err, "%s: permission denied: cgguard %s",
@@ -70,7 +85,7 @@ static int ensure_bpffs(unsigned flags)
 	return 0;
 }
 
-static void pin_path(char *buf, size_t len, const char *kind,
+void pin_path(char *buf, size_t len, const char *kind,
 		     const char *name)
 {
 	snprintf(buf, len, "%s/%s/%s", CG_PIN_ROOT, kind, name);
@@ -100,6 +115,67 @@ static void remove_stale_maps(void)
 	}
 }
 
+/* Pins every program of @obj that is one of our hooks. */
+static int pin_progs(struct bpf_object *obj, int lsm)
+{
+	char p[256], name[64];
+	struct bpf_program *prog;
+	int h, err;
+
+	for (h = 0; h < CG_HOOK_MAX; h++) {
+		if (cg_hooks[h].lsm != lsm)
+			continue;
+		snprintf(name, sizeof(name), "cg_%s", cg_hooks[h].name);
+		prog = bpf_object__find_program_by_name(obj, name);
+		pin_path(p, sizeof(p), "prog", cg_hooks[h].name);
+		err = prog ? bpf_program__pin(prog, p) : -ENOENT;
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void unpin_progs(void)
+{
+	char p[256];
+	int h;
+
+	for (h = 0; h < CG_HOOK_MAX; h++) {
+		pin_path(p, sizeof(p), "prog", cg_hooks[h].name);
+		unlink(p);
+	}
+}
+
+/*
+ * The LSM object shares every map with the guard object.  It loads only
+ * where the kernel allows BPF LSM; anything else leaves the LSM hooks
+ * unpinned, which every later process reads as "layer unavailable".
+ */
+static int load_lsm(struct guard_bpf *gskel)
+{
+	struct lsm_bpf *skel = lsm_bpf__open();
+	struct bpf_map *m;
+	int err = skel ? 0 : -errno;
+
+	if (skel) {
+		bpf_object__for_each_map(m, skel->obj) {
+			struct bpf_map *gm = bpf_object__find_map_by_name(
+				gskel->obj, bpf_map__name(m));
+
+			if (!gm || (err = bpf_map__reuse_fd(m, bpf_map__fd(gm))))
+				break;
+		}
+	}
+	if (!err)
+		err = lsm_bpf__load(skel);
+	if (!err)
+		err = pin_progs(skel->obj, 1);
+	if (err)
+		unpin_progs();	/* guard programs are not pinned yet */
+	lsm_bpf__destroy(skel);
+	return err;
+}
+
 static int load_fresh(void)
 {
 	struct guard_bpf *skel;
@@ -110,10 +186,15 @@ static int load_fresh(void)
 	int err;
 
 	remove_stale_maps();
+	unpin_progs();
 	skel = guard_bpf__open_and_load();
 	if (!skel)
-		return bpf_err(-errno, "loading the packet-layer programs");
+		return bpf_err(-errno, "loading the packet and socket programs");
 	bpf_object__for_each_map(m, skel->obj) {
+		/* Internal maps (.rodata...) are not state, and bpffs
+		 * refuses names with a dot anyway. */
+		if (bpf_map__is_internal(m))
+			continue;
 		pin_path(p, sizeof(p), "map", bpf_map__name(m));
 		err = bpf_map__pin(m, p);
 		if (err)
@@ -125,16 +206,13 @@ static int load_fresh(void)
 		err = cg_slot_write_unbound(bpf_map__fd(skel->maps.cg_lpm));
 	if (err)
 		goto fail;
-	/* Programs last: their pins mark the state complete. */
-	pin_path(p, sizeof(p), "prog", "ingress");
-	err = bpf_program__pin(skel->progs.cg_ingress, p);
-	if (err)
-		goto fail;
-	pin_path(p, sizeof(p), "prog", "egress");
-	err = bpf_program__pin(skel->progs.cg_egress, p);
+	info.lsm_err = load_lsm(skel);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.cg_info), &zero, &info,
+			    BPF_ANY);
+	/* Packet programs last: the egress pin marks the state complete. */
+	err = pin_progs(skel->obj, 0);
 	if (err) {
-		pin_path(p, sizeof(p), "prog", "ingress");
-		unlink(p);
+		unpin_progs();
 		goto fail;
 	}
 	guard_bpf__destroy(skel);
@@ -153,11 +231,13 @@ static int open_pins(struct cg_guard *g)
 	char p[256];
 	int i, fd;
 
-	for (i = 0; i < 2; i++) {
-		pin_path(p, sizeof(p), "prog", dir_names[i]);
+	for (i = 0; i < CG_HOOK_MAX; i++) {
+		pin_path(p, sizeof(p), "prog", cg_hooks[i].name);
 		fd = bpf_obj_get(p);
+		if (fd < 0 && (cg_hooks[i].lsm || errno != ENOENT))
+			continue;	/* LSM refused by this kernel at load */
 		if (fd < 0)
-			return -errno;
+			return -ENOENT;
 		g->prog_fd[i] = fd;
 		memset(&pi, 0, sizeof(pi));
 		len = sizeof(pi);
@@ -191,7 +271,7 @@ int cg_guard_open(struct cg_guard **out, unsigned flags)
 	if (!g)
 		return -ENOMEM;
 	g->lock_fd = -1;
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < CG_HOOK_MAX; i++)
 		g->prog_fd[i] = -1;
 	for (i = 0; i < CG_MAP_MAX; i++)
 		g->map_fd[i] = -1;
@@ -238,7 +318,7 @@ void cg_guard_close(struct cg_guard *g)
 
 	if (!g)
 		return;
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < CG_HOOK_MAX; i++)
 		if (g->prog_fd[i] >= 0)
 			close(g->prog_fd[i]);
 	for (i = 0; i < CG_MAP_MAX; i++)
@@ -319,7 +399,7 @@ int cg_slot_write_unbound(int lpm_fd)
 	return 0;
 }
 
-static int find_slot(struct cg_guard *g, const struct cg_compiled *c,
+int find_slot(struct cg_guard *g, const struct cg_compiled *c,
 		     const struct cg_policy *p, __u32 *slot, int *fresh)
 {
 	struct cg_slot_meta m;
@@ -362,12 +442,12 @@ static int zero_rule_hits(struct cg_guard *g, __u32 slot)
 	return 0;
 }
 
-static int claim_slot(struct cg_guard *g, __u32 slot,
-		      const struct cg_compiled *c, const struct cg_policy *p)
+int claim_slot(struct cg_guard *g, __u32 slot, const struct cg_compiled *c,
+	       const struct cg_sockcfg *sc, const struct cg_policy *p)
 {
 	struct cg_slot_meta m = { .in_use = 1, .nentries = c->n,
 		.hash = c->hash, .mode = p->mode,
-		.wants = p->sockets.present ? CG_WANT_SOCKETS : 0 };
+		.wants = cg_policy_wants(p) };
 	int err;
 
 	snprintf(m.name, sizeof(m.name), "%s", p->name);
@@ -376,6 +456,11 @@ static int claim_slot(struct cg_guard *g, __u32 slot,
 	err = cg_slot_write(g->map_fd[CG_MAP_LPM], slot, c);
 	if (err)
 		return err;
+	if (bpf_map_update_elem(g->map_fd[CG_MAP_SOCKCFG], &slot, sc, BPF_ANY)) {
+		err = -errno;
+		cg_slot_clear(g->map_fd[CG_MAP_LPM], slot);
+		return bpf_err(err, "writing socket-layer config");
+	}
 	if (bpf_map_update_elem(g->map_fd[CG_MAP_SLOTS], &slot, &m, BPF_ANY)) {
 		err = -errno;
 		cg_slot_clear(g->map_fd[CG_MAP_LPM], slot);
@@ -384,10 +469,10 @@ static int claim_slot(struct cg_guard *g, __u32 slot,
 	return 0;
 }
 
-/* Releases @slot if no guarded cgroup refers to it any more. */
-static void gc_slot(struct cg_guard *g, __u32 slot)
+void gc_slot(struct cg_guard *g, __u32 slot)
 {
 	struct cg_slot_meta m = {};
+	struct cg_sockcfg sc = {};
 	struct cg_cgroup_meta cm;
 	__u64 k, *prev = NULL;
 
@@ -407,373 +492,11 @@ static void gc_slot(struct cg_guard *g, __u32 slot)
 	syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
 	cg_slot_clear(g->map_fd[CG_MAP_LPM], slot);
 	bpf_map_update_elem(g->map_fd[CG_MAP_SLOTS], &slot, &m, BPF_ANY);
+	bpf_map_update_elem(g->map_fd[CG_MAP_SOCKCFG], &slot, &sc, BPF_ANY);
 }
 
-/* ---- links and bindings -------------------------------------------------- */
-
-static void link_pin(char *buf, size_t len, __u64 cgid, int dir)
+int cg_guard_has_lsm(const struct cg_guard *g)
 {
-	char name[64];
-
-	snprintf(name, sizeof(name), "%llu-%s", (unsigned long long)cgid,
-		 dir_names[dir]);
-	pin_path(buf, len, "link", name);
+	return g->prog_fd[CG_HOOK_LSM_CREATE] >= 0;
 }
 
-/* Returns 1 if our link for (cgid, dir) is pinned and still on the cgroup. */
-static int link_alive(__u64 cgid, int dir)
-{
-	struct bpf_link_info li = {};
-	__u32 len = sizeof(li);
-	char p[256];
-	int fd, ok;
-
-	link_pin(p, sizeof(p), cgid, dir);
-	fd = bpf_obj_get(p);
-	if (fd < 0)
-		return 0;
-	ok = !bpf_obj_get_info_by_fd(fd, &li, &len) &&
-	     li.type == BPF_LINK_TYPE_CGROUP && li.cgroup.cgroup_id == cgid;
-	close(fd);
-	return ok;
-}
-
-static int ensure_link(struct cg_guard *g, int cgfd, __u64 cgid, int dir,
-		       int *created)
-{
-	char p[256];
-	int fd, err;
-
-	*created = 0;
-	if (link_alive(cgid, dir))
-		return 0;
-	link_pin(p, sizeof(p), cgid, dir);
-	unlink(p);	/* a dead link from a removed cgroup of the same id */
-	fd = bpf_link_create(g->prog_fd[dir], cgfd, attach_types[dir], NULL);
-	if (fd < 0)
-		return bpf_err(-errno, "attaching the packet-layer program");
-	err = bpf_obj_pin(fd, p) ? -errno : 0;
-	if (err) {
-		bpf_link_detach(fd);
-		close(fd);
-		return bpf_err(err, "pinning the cgroup link");
-	}
-	close(fd);
-	*created = 1;
-	return 0;
-}
-
-static void drop_link(__u64 cgid, int dir)
-{
-	char p[256];
-	int fd;
-
-	link_pin(p, sizeof(p), cgid, dir);
-	fd = bpf_obj_get(p);
-	if (fd >= 0) {
-		/* Detach now, even if another process still holds the fd. */
-		bpf_link_detach(fd);
-		close(fd);
-	}
-	unlink(p);
-}
-
-static int storage_key(__u64 cgid, int dir, struct bpf_cgroup_storage_key *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->cgroup_inode_id = cgid;
-	k->attach_type = attach_types[dir];
-	return 0;
-}
-
-static int bind_slot(struct cg_guard *g, __u64 cgid, int dir, __u32 slot)
-{
-	struct bpf_cgroup_storage_key k;
-	struct cg_binding b = {};
-
-	storage_key(cgid, dir, &k);
-	if (bpf_map_lookup_elem(g->map_fd[CG_MAP_BINDING], &k, &b))
-		return bpf_err(-errno, "reading the cgroup binding");
-	b.slot = slot;
-	b.gen++;
-	/* Replaces the whole value at once: packets see old or new slot. */
-	if (bpf_map_update_elem(g->map_fd[CG_MAP_BINDING], &k, &b, BPF_ANY))
-		return bpf_err(-errno, "binding the cgroup to its policy");
-	return 0;
-}
-
-static int read_binding(struct cg_guard *g, __u64 cgid, int dir, __u32 *slot)
-{
-	struct bpf_cgroup_storage_key k;
-	struct cg_binding b;
-
-	storage_key(cgid, dir, &k);
-	if (bpf_map_lookup_elem(g->map_fd[CG_MAP_BINDING], &k, &b))
-		return -errno;
-	*slot = b.slot;
-	return 0;
-}
-
-/* ---- attach / detach ---------------------------------------------------- */
-
-static int attach_links(struct cg_guard *g, const struct cg_cgroup *cg,
-			__u32 slot)
-{
-	int created[2] = {}, cgfd, dir, err = 0;
-
-	cgfd = open(cg->abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cgfd < 0)
-		return cg_seterr(-errno, "cannot open cgroup %s: %m", cg->abs);
-	for (dir = 0; dir < 2 && !err; dir++)
-		err = ensure_link(g, cgfd, cg->id, dir, &created[dir]);
-	/* Bind both directions only once both links exist. */
-	for (dir = 0; dir < 2 && !err; dir++)
-		err = bind_slot(g, cg->id, dir, slot);
-	if (err) {
-		for (dir = 0; dir < 2; dir++)
-			if (created[dir])
-				drop_link(cg->id, dir);
-	}
-	close(cgfd);
-	return err;
-}
-
-int cg_guard_attach(struct cg_guard *g, const char *cgpath,
-		    const struct cg_policy *p)
-{
-	struct cg_cgroup_meta old = {}, cm = {};
-	struct cg_compiled c;
-	struct cg_cgroup cg;
-	char perr[CG_ERR_MAX];
-	struct timespec ts;
-	__u32 slot = 0;
-	int err, fresh = 0, had_old;
-
-	err = cg_cgroup_resolve(cgpath, &cg);
-	if (err)
-		return err;
-	if (strlen(cg.rel) >= sizeof(cm.path))
-		return cg_seterr(-ENAMETOOLONG, "cgroup path %s is longer than "
-				 "%zu bytes", cg.rel, sizeof(cm.path) - 1);
-	err = cg_policy_compile(p, &c, perr, sizeof(perr));
-	if (err)
-		return cg_seterr(err, "%s", err == -EINVAL ? perr :
-				 "compiling policy: out of memory");
-	had_old = !bpf_map_lookup_elem(g->map_fd[CG_MAP_CGROUPS], &cg.id, &old);
-	err = find_slot(g, &c, p, &slot, &fresh);
-	if (!err && fresh)
-		err = claim_slot(g, slot, &c, p);
-	cg_compiled_free(&c);
-	if (err)
-		return err;
-	err = attach_links(g, &cg, slot);
-	if (err)
-		goto undo_slot;
-	cm = old;
-	cm.slot = slot;
-	if (!had_old) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		cm.attached_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-	}
-	memcpy(cm.path, cg.rel, strlen(cg.rel) + 1);
-	if (bpf_map_update_elem(g->map_fd[CG_MAP_CGROUPS], &cg.id, &cm,
-				BPF_ANY)) {
-		err = bpf_err(-errno, "recording the guarded cgroup");
-		/* Roll back to exactly what was there before. */
-		if (had_old) {
-			attach_links(g, &cg, old.slot);
-		} else {
-			drop_link(cg.id, CG_DIR_EGRESS);
-			drop_link(cg.id, CG_DIR_INGRESS);
-		}
-		goto undo_slot;
-	}
-	if (had_old && old.slot != slot)
-		gc_slot(g, old.slot);
-	return 0;
-undo_slot:
-	if (fresh)
-		gc_slot(g, slot);
-	return err;
-}
-
-/* Finds a guarded cgroup by its recorded path (for removed cgroups). */
-static int find_by_path(struct cg_guard *g, const char *path, __u64 *cgid)
-{
-	struct cg_cgroup_meta cm;
-	char mnt[PATH_MAX];
-	const char *rel = path;
-	__u64 k, *prev = NULL;
-
-	if (!cg_cgroup2_mount(mnt, sizeof(mnt)) &&
-	    !strncmp(path, mnt, strlen(mnt)))
-		rel = path + strlen(mnt);
-	while (!bpf_map_get_next_key(g->map_fd[CG_MAP_CGROUPS], prev, &k)) {
-		if (!bpf_map_lookup_elem(g->map_fd[CG_MAP_CGROUPS], &k, &cm) &&
-		    (!strcmp(cm.path, rel) ||
-		     (rel[0] != '/' && !strcmp(cm.path + 1, rel)))) {
-			*cgid = k;
-			return 0;
-		}
-		prev = &k;
-	}
-	return -ENOENT;
-}
-
-int cg_guard_detach(struct cg_guard *g, const char *cgpath, __u64 cgid)
-{
-	struct cg_cgroup_meta cm;
-	struct cg_cgroup cg;
-	int had_meta, dir, linked = 0;
-
-	if (cgpath) {
-		if (cg_cgroup_resolve(cgpath, &cg) == 0)
-			cgid = cg.id;
-		else if (find_by_path(g, cgpath, &cgid))
-			return cg_seterr(-ENOENT, "%s", cg_lasterr());
-	}
-	had_meta = !bpf_map_lookup_elem(g->map_fd[CG_MAP_CGROUPS], &cgid, &cm);
-	for (dir = 0; dir < 2; dir++) {
-		char p[256];
-
-		link_pin(p, sizeof(p), cgid, dir);
-		if (!access(p, F_OK))
-			linked = 1;
-		drop_link(cgid, dir);
-	}
-	if (!had_meta && !linked)
-		return cg_seterr(-ENOENT, "cgroup %s is not guarded by cgguard",
-				 cgpath ? cgpath : "(id)");
-	if (had_meta) {
-		bpf_map_delete_elem(g->map_fd[CG_MAP_CGROUPS], &cgid);
-		gc_slot(g, cm.slot);
-	}
-	return 0;
-}
-
-/* ---- status and counters ------------------------------------------------- */
-
-static int prog_on_cgroup(const char *abs, int dir, __u32 prog_id)
-{
-	__u32 ids[64], cnt = 64, flags = 0, i;
-	int fd, found = 0;
-
-	fd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	if (!bpf_prog_query(fd, attach_types[dir], 0, &flags, ids, &cnt))
-		for (i = 0; i < cnt; i++)
-			found |= ids[i] == prog_id;
-	close(fd);
-	return found;
-}
-
-int cg_guard_status(struct cg_guard *g, __u64 cgid, struct cg_status *st)
-{
-	char abs[PATH_MAX];
-	uint64_t id;
-	int dir;
-
-	memset(st, 0, sizeof(*st));
-	st->cgid = cgid;
-	if (bpf_map_lookup_elem(g->map_fd[CG_MAP_CGROUPS], &cgid, &st->meta))
-		return -ENOENT;
-	bpf_map_lookup_elem(g->map_fd[CG_MAP_SLOTS], &st->meta.slot, &st->slot);
-	if (cg_cgroup_abs(st->meta.path, abs, sizeof(abs)) == 0 &&
-	    cg_cgroup_id(abs, &id) == 0 && id == cgid)
-		st->cgroup_exists = 1;
-	for (dir = 0; dir < 2; dir++) {
-		st->linked[dir] = link_alive(cgid, dir);
-		st->enforced[dir] = st->cgroup_exists &&
-				    prog_on_cgroup(abs, dir, g->prog_id[dir]);
-		if (st->enforced[dir])
-			read_binding(g, cgid, dir, &st->bound_slot[dir]);
-	}
-	return 0;
-}
-
-static int cmp_status(const void *a, const void *b)
-{
-	return strcmp(((const struct cg_status *)a)->meta.path,
-		      ((const struct cg_status *)b)->meta.path);
-}
-
-int cg_guard_foreach(struct cg_guard *g, cg_status_cb cb, void *ctx)
-{
-	struct cg_status *all = NULL;
-	size_t n = 0, cap = 0, i;
-	__u64 k, *prev = NULL;
-	int err = 0;
-
-	while (!bpf_map_get_next_key(g->map_fd[CG_MAP_CGROUPS], prev, &k)) {
-		if (n == cap) {
-			void *t = realloc(all, (cap = cap ? cap * 2 : 16) *
-					  sizeof(*all));
-			if (!t) {
-				free(all);
-				return -ENOMEM;
-			}
-			all = t;
-		}
-		if (!cg_guard_status(g, k, &all[n]))
-			n++;
-		prev = &k;
-	}
-	if (n)
-		qsort(all, n, sizeof(*all), cmp_status);
-	for (i = 0; i < n && !err; i++)
-		err = cb(&all[i], ctx);
-	free(all);
-	return err;
-}
-
-int cg_guard_counters(struct cg_guard *g, __u64 cgid, int dir,
-		      struct cg_counters *out)
-{
-	struct bpf_cgroup_storage_key k;
-	size_t stride = (sizeof(struct cg_counters) + 7) & ~7UL;
-	struct cg_counters *pc;
-	int cpu, i, err = 0;
-
-	memset(out, 0, sizeof(*out));
-	pc = calloc(g->ncpus, stride);
-	if (!pc)
-		return -ENOMEM;
-	storage_key(cgid, dir, &k);
-	if (bpf_map_lookup_elem(g->map_fd[CG_MAP_COUNTERS], &k, pc)) {
-		err = -errno;
-		goto out;
-	}
-	for (cpu = 0; cpu < g->ncpus; cpu++) {
-		const struct cg_counters *c = (void *)((char *)pc + cpu * stride);
-
-		for (i = 0; i < CG_NR_RES; i++) {
-			out->pkts[i] += c->pkts[i];
-			out->bytes[i] += c->bytes[i];
-		}
-		out->unparsed += c->unparsed;
-	}
-out:
-	free(pc);
-	return err;
-}
-
-int cg_guard_rule_hits(struct cg_guard *g, __u32 slot, __u64 *hits)
-{
-	__u64 *pc = calloc(g->ncpus, sizeof(__u64));
-	__u32 i, idx;
-	int cpu;
-
-	if (!pc)
-		return -ENOMEM;
-	for (i = 0; i < CG_RULES_PER_SLOT; i++) {
-		hits[i] = 0;
-		idx = slot * CG_RULES_PER_SLOT + i;
-		if (bpf_map_lookup_elem(g->map_fd[CG_MAP_RULE_HITS], &idx, pc))
-			continue;
-		for (cpu = 0; cpu < g->ncpus; cpu++)
-			hits[i] += pc[cpu];
-	}
-	free(pc);
-	return 0;
-}

@@ -19,6 +19,33 @@
 #define CG_BPFFS	"/sys/fs/bpf"
 #define CG_PIN_ROOT	CG_BPFFS "/cgguard"
 
+/* Every program cgguard attaches to a cgroup.  The first two equal
+ * enum cg_dir, so a direction indexes the packet hooks directly. */
+enum cg_hook {
+	CG_HOOK_EGRESS,
+	CG_HOOK_INGRESS,
+	CG_HOOK_CONNECT4,
+	CG_HOOK_CONNECT6,
+	CG_HOOK_SENDMSG4,
+	CG_HOOK_SENDMSG6,
+	CG_HOOK_BIND4,
+	CG_HOOK_BIND6,
+	CG_HOOK_CREATE,
+	CG_HOOK_LSM_CREATE,
+	CG_HOOK_LSM_CONNECT,
+	CG_HOOK_LSM_SENDMSG,
+	CG_HOOK_LSM_BIND,
+	CG_HOOK_MAX,
+};
+
+struct cg_hook_desc {
+	const char *name;	/* pin and program name (program: "cg_" NAME) */
+	int attach_type;	/* enum bpf_attach_type */
+	int layer;		/* enum cg_layer (probe.h) */
+	int lsm;		/* lives in the LSM object */
+};
+extern const struct cg_hook_desc cg_hooks[CG_HOOK_MAX];
+
 enum cg_map_id {
 	CG_MAP_LPM,
 	CG_MAP_BINDING,
@@ -27,13 +54,14 @@ enum cg_map_id {
 	CG_MAP_SLOTS,
 	CG_MAP_CGROUPS,
 	CG_MAP_INFO,
+	CG_MAP_SOCKCFG,
 	CG_MAP_MAX,
 };
 
 struct cg_guard {
 	int lock_fd;
-	int prog_fd[2];		/* indexed by enum cg_dir */
-	__u32 prog_id[2];
+	int prog_fd[CG_HOOK_MAX];	/* -1: layer unavailable here */
+	__u32 prog_id[CG_HOOK_MAX];
 	int map_fd[CG_MAP_MAX];
 	int ncpus;
 };
@@ -45,9 +73,20 @@ struct cg_guard {
 int cg_guard_open(struct cg_guard **out, unsigned flags);
 void cg_guard_close(struct cg_guard *g);
 
-/* Attaches (or swaps) @p on the cgroup at absolute path @cgpath. */
+/* Attach flags. */
+#define CG_ATTACH_FAIL_OPEN	(1u << 0)	/* apply without missing layers */
+
+/*
+ * Attaches (or swaps) @p on the cgroup at @cgpath.  A policy that needs a
+ * layer this kernel lacks (families, kill: LSM) is refused with -EOPNOTSUPP
+ * unless CG_ATTACH_FAIL_OPEN, which applies the rest, marks the cgroup
+ * degraded and counts it (cg_info.degraded).  *degraded (may be NULL) is
+ * set when that happened.
+ */
 int cg_guard_attach(struct cg_guard *g, const char *cgpath,
-		    const struct cg_policy *p);
+		    const struct cg_policy *p, unsigned flags, int *degraded);
+/* 1 if the LSM layer's programs are loaded (the kernel allowed them). */
+int cg_guard_has_lsm(const struct cg_guard *g);
 /* Detaches cgguard's own links from a cgroup given by path or id. */
 int cg_guard_detach(struct cg_guard *g, const char *cgpath, __u64 cgid);
 
@@ -56,9 +95,10 @@ struct cg_status {
 	struct cg_cgroup_meta meta;
 	struct cg_slot_meta slot;
 	int cgroup_exists;
-	int linked[2];		/* our link is pinned for the direction */
-	int enforced[2];	/* the kernel lists our program on the cgroup */
-	__u32 bound_slot[2];	/* slot in the attachment's storage */
+	int available[CG_HOOK_MAX];	/* program loaded on this kernel */
+	int linked[CG_HOOK_MAX];	/* our link is pinned */
+	int enforced[CG_HOOK_MAX];	/* the kernel lists our program */
+	__u32 bound_slot[CG_HOOK_MAX];	/* slot in the attachment's storage */
 };
 
 typedef int (*cg_status_cb)(const struct cg_status *st, void *ctx);
@@ -66,8 +106,8 @@ typedef int (*cg_status_cb)(const struct cg_status *st, void *ctx);
 int cg_guard_foreach(struct cg_guard *g, cg_status_cb cb, void *ctx);
 int cg_guard_status(struct cg_guard *g, __u64 cgid, struct cg_status *st);
 
-/* Sums the per-CPU counters of a cgroup's attachment for direction @dir. */
-int cg_guard_counters(struct cg_guard *g, __u64 cgid, int dir,
+/* Sums the per-CPU counters of a cgroup's attachment of @hook. */
+int cg_guard_counters(struct cg_guard *g, __u64 cgid, int hook,
 		      struct cg_counters *out);
 /* Sums per-rule hits of a slot: hits[CG_RULES_PER_SLOT]. */
 int cg_guard_rule_hits(struct cg_guard *g, __u32 slot, __u64 *hits);

@@ -23,7 +23,12 @@ enum cg_layer {
 struct cg_probe_result {
 	int available;		/* 1: loaded (and attached) fine */
 	int err;		/* negative errno of the failing step, or 0 */
-	char detail[160];	/* which step failed and why, for humans */
+	char detail[320];	/* which step failed and why, for humans */
+	/* Extensions (doctor): */
+	const char *step;	/* "setup", "load" or "attach"; NULL if fine */
+	char verifier[128];	/* first meaningful verifier-log line, or "" */
+	int classic_bpf;	/* SOCKFILTER only: 1 if classic BPF
+				 * (SO_ATTACH_FILTER) works, 0 if not */
 };
 
 /* Probes every layer; results[] is indexed by enum cg_layer. Returns 0. */
@@ -31,5 +36,22 @@ int cg_probe_layers(struct cg_probe_result results[CG_LAYER_MAX]);
 /* Probes one layer (cached after the first call in this process). */
 const struct cg_probe_result *cg_probe(enum cg_layer layer);
 const char *cg_layer_name(enum cg_layer layer);
+
+/*
+ * Active security modules, for explaining BPF LSM results.  Reads
+ * /sys/kernel/security; when securityfs is not mounted there and the caller
+ * holds CAP_SYS_ADMIN, a child process mounts it in a private mount
+ * namespace to read it (nothing changes for the rest of the host).
+ * Cached per process.
+ */
+struct cg_security {
+	int securityfs_mounted;	/* at /sys/kernel/security */
+	int private_mount;	/* lsm/lockdown read through a private mount */
+	int err;		/* 0, or -errno when the LSM list is unknown */
+	int bpf_lsm;		/* 1: "bpf" is active, 0: not, -1: unknown */
+	char lsm[256];		/* comma-separated list, "" if unknown */
+	char lockdown[32];	/* "none", "integrity", ... or "" */
+};
+const struct cg_security *cg_security_info(void);
 
 #endif

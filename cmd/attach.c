@@ -7,12 +7,17 @@
 
 static void usage(void)
 {
-	printf("Usage: %s attach --cgroup PATH --policy NAME|FILE [--json]\n\n"
+	printf("Usage: %s attach --cgroup PATH --policy NAME|FILE "
+	       "[--fail closed|open] [--json]\n\n"
 	       "Guards a cgroup v2 directory (and every cgroup below it) with a\n"
 	       "policy.  If the cgroup is already guarded, the policy is swapped\n"
 	       "in place with no unguarded window.  PATH is absolute or relative\n"
 	       "to the cgroup2 mount.  NAME is a built-in (baseline) or\n"
-	       "%s/NAME.yaml.\n", prog_name, CG_POLICY_DIR);
+	       "%s/NAME.yaml.\n\n"
+	       "--fail closed (default): refuse a policy that needs a layer\n"
+	       "this kernel lacks (BPF LSM for sockets.families or kill).\n"
+	       "--fail open: apply what can be enforced, warn, and count it.\n",
+	       prog_name, CG_POLICY_DIR);
 }
 
 int do_attach(int argc, char **argv)
@@ -20,6 +25,7 @@ int do_attach(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "cgroup", required_argument, NULL, 'c' },
 		{ "policy", required_argument, NULL, 'p' },
+		{ "fail", required_argument, NULL, 'f' },
 		COMMON_LONGOPTS, { 0 } };
 	const char *cgpath = NULL, *pol = NULL;
 	struct cg_policy *p = NULL;
@@ -27,12 +33,17 @@ int do_attach(int argc, char **argv)
 	struct cg_cgroup_meta m;
 	struct cg_guard *g;
 	struct json j;
-	int opt, err;
+	unsigned flags = 0;
+	int opt, err, degraded = 0;
 
-	while ((opt = getopt_long(argc, argv, "c:p:jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:p:f:jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cgpath = optarg; break;
 		case 'p': pol = optarg; break;
+		case 'f':
+			if (parse_fail_mode(optarg, &flags))
+				return 2;
+			break;
 		case 'j': json_output = 1; break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
@@ -51,11 +62,16 @@ int do_attach(int argc, char **argv)
 		return 1;
 	}
 	cg_clearerr();
-	err = cg_guard_attach(g, cgpath, p);
+	err = cg_guard_attach(g, cgpath, p, flags, &degraded);
 	if (err) {
 		report(err, "attach");
 		goto out;
 	}
+	if (degraded)
+		fprintf(stderr, "%s: warning: policy '%s' applied WITHOUT its "
+			"LSM part (sockets.families / kill): the BPF LSM layer "
+			"is unavailable on this kernel (see cgguard doctor)\n",
+			prog_name, p->name);
 	if (json_output) {
 		struct cg_cgroup cg;
 
@@ -68,6 +84,7 @@ int do_attach(int argc, char **argv)
 			jw_ku64(&j, "id", cg.id);
 			jw_kstr(&j, "policy", st.slot.name);
 			jw_kbool(&j, "enforced", st.enforced[0] && st.enforced[1]);
+			jw_kbool(&j, "degraded", degraded);
 		}
 		jw_obj_end(&j);
 	}

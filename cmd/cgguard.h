@@ -26,6 +26,8 @@ int do_oci_hook(int argc, char **argv);
 int report(int err, const char *context);
 /* Fails with a message naming the missing capabilities. */
 int require_caps(const char *what);
+/* Parses --fail open|closed into CG_ATTACH_* flags. */
+int parse_fail_mode(const char *s, unsigned *flags);
 /* Opens the pinned state, printing a precise error on failure. */
 int open_guard(struct cg_guard **g, unsigned flags);
 /* Loads a policy by name or path, printing its error on failure. */

@@ -48,6 +48,21 @@ int require_caps(const char *what)
 	return -EPERM;
 }
 
+int parse_fail_mode(const char *s, unsigned *flags)
+{
+	if (!strcmp(s, "open")) {
+		*flags |= CG_ATTACH_FAIL_OPEN;
+		return 0;
+	}
+	if (!strcmp(s, "closed")) {
+		*flags &= ~CG_ATTACH_FAIL_OPEN;
+		return 0;
+	}
+	fprintf(stderr, "%s: --fail must be 'open' or 'closed', not '%s'\n",
+		prog_name, s);
+	return -EINVAL;
+}
+
 int open_guard(struct cg_guard **g, unsigned flags)
 {
 	int err;
@@ -101,6 +116,68 @@ static void counters_json(struct json *j, const char *dir,
 	jw_obj_end(j);
 }
 
+/* Socket-layer operations: one counter set per layer, summed over hooks.
+ * The four LSM hooks share one storage (attach type BPF_LSM_CGROUP). */
+static const struct { const char *name; int hooks[2]; } op_layers[] = {
+	{ "connect", { CG_HOOK_CONNECT4, CG_HOOK_CONNECT6 } },
+	{ "sendmsg", { CG_HOOK_SENDMSG4, CG_HOOK_SENDMSG6 } },
+	{ "bind",    { CG_HOOK_BIND4, CG_HOOK_BIND6 } },
+	{ "create",  { CG_HOOK_CREATE, -1 } },
+	{ "lsm",     { CG_HOOK_LSM_CREATE, -1 } },
+};
+
+static void op_counts(struct cg_guard *g, __u64 cgid, int l, __u64 out[3])
+{
+	struct cg_counters c;
+	int i, r;
+
+	out[0] = out[1] = out[2] = 0;
+	for (i = 0; i < 2; i++) {
+		int h = op_layers[l].hooks[i];
+
+		if (h < 0 || g->prog_fd[h] < 0 || cg_guard_counters(g, cgid, h, &c))
+			continue;
+		for (r = 0; r < CG_NR_RES; r++)
+			out[r] += c.pkts[r];
+	}
+}
+
+static void print_ops(struct json *j, struct cg_guard *g, __u64 cgid)
+{
+	size_t l;
+	__u64 n[3];
+
+	if (j) {
+		jw_key(j, "operations");
+		jw_obj_start(j);
+	}
+	for (l = 0; l < sizeof(op_layers) / sizeof(op_layers[0]); l++) {
+		int h = op_layers[l].hooks[0];
+
+		if (g->prog_fd[h] < 0) {
+			if (!j)
+				printf("  %-8s (layer unavailable on this kernel)\n",
+				       op_layers[l].name);
+			continue;
+		}
+		op_counts(g, cgid, l, n);
+		if (!j) {
+			printf("  %-8s allowed %llu  denied %llu  audit %llu\n",
+			       op_layers[l].name, (unsigned long long)n[0],
+			       (unsigned long long)n[1], (unsigned long long)n[2]);
+			continue;
+		}
+		jw_key(j, op_layers[l].name);
+		jw_obj_start(j);
+		jw_ku64(j, "allowed", n[CG_RES_PASS]);
+		jw_ku64(j, "denied", n[CG_RES_DROP]);
+		jw_ku64(j, "audit", n[CG_RES_AUDIT]);
+		jw_obj_end(j);
+	}
+	if (j)
+		jw_obj_end(j);
+}
+
 void print_counters(struct json *j, struct cg_guard *g, __u64 cgid)
 {
 	static const char *const dirs[2] = { "egress", "ingress" };
@@ -115,6 +192,7 @@ void print_counters(struct json *j, struct cg_guard *g, __u64 cgid)
 		else
 			counters_text(dirs[dir], &c);
 	}
+	print_ops(j, g, cgid);
 }
 
 /* Text of counter @ctr, from the policy if it can still be loaded. */

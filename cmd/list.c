@@ -5,37 +5,81 @@
 #include <string.h>
 #include "cgguard.h"
 
-/* Why a direction is not enforced, or NULL if it is. */
-static const char *why_not(const struct cg_status *st, int dir)
+#include "../bpf/probe.h"
+
+/* Layers as listed, with the hooks that make each one up. */
+static const struct { const char *name; int hooks[4]; int n; } layers[] = {
+	{ "packet",  { CG_HOOK_EGRESS, CG_HOOK_INGRESS }, 2 },
+	{ "connect", { CG_HOOK_CONNECT4, CG_HOOK_CONNECT6 }, 2 },
+	{ "sendmsg", { CG_HOOK_SENDMSG4, CG_HOOK_SENDMSG6 }, 2 },
+	{ "bind",    { CG_HOOK_BIND4, CG_HOOK_BIND6 }, 2 },
+	{ "create",  { CG_HOOK_CREATE }, 1 },
+	{ "lsm",     { CG_HOOK_LSM_CREATE, CG_HOOK_LSM_CONNECT,
+		       CG_HOOK_LSM_SENDMSG, CG_HOOK_LSM_BIND }, 4 },
+};
+#define NLAYERS (sizeof(layers) / sizeof(layers[0]))
+
+/* Why a hook is not enforced, or NULL if it is (checked in the kernel). */
+static const char *why_not(const struct cg_status *st, int h)
 {
+	if (!st->available[h])
+		return "unavailable on this kernel";
 	if (!st->cgroup_exists)
 		return "cgroup removed";
-	if (!st->enforced[dir])
+	if (!st->enforced[h])
 		return "program not attached";
-	if (!st->linked[dir])
+	if (!st->linked[h])
 		return "link not pinned";
-	if (st->bound_slot[dir] != st->meta.slot)
+	if (st->bound_slot[h] != st->meta.slot)
 		return "bound to another policy";
 	return NULL;
+}
+
+static const char *layer_why(const struct cg_status *st, size_t l)
+{
+	const char *w = NULL;
+	int i;
+
+	for (i = 0; i < layers[l].n && !w; i++)
+		w = why_not(st, layers[l].hooks[i]);
+	return w;
+}
+
+/* Requested: the LSM layer only when the policy needs it; the rest always. */
+static int layer_requested(const struct cg_status *st, size_t l)
+{
+	return strcmp(layers[l].name, "lsm") || (st->slot.wants & CG_WANT_LSM);
+}
+
+static void list_text(const struct cg_status *st)
+{
+	size_t l;
+
+	printf("%-32s %-12s %-8s", st->meta.path, st->slot.name,
+	       st->slot.mode ? "audit" : "enforce");
+	for (l = 0; l < NLAYERS; l++) {
+		const char *w = layer_why(st, l);
+
+		if (!w)
+			printf(" %s:on", layers[l].name);
+		else if (layer_requested(st, l) || strcmp(w, "unavailable on this kernel"))
+			printf(" %s:NOT-ENFORCED(%s)", layers[l].name, w);
+		else
+			printf(" %s:n/a", layers[l].name);
+	}
+	if (st->meta.flags & CG_CGF_DEGRADED)
+		printf(" DEGRADED(fail-open)");
+	printf("\n");
 }
 
 static int list_one(const struct cg_status *st, void *ctx)
 {
 	struct json *j = ctx;
-	static const char *const dirs[2] = { "egress", "ingress" };
 	const char *mode = st->slot.mode ? "audit" : "enforce";
-	int dir;
+	size_t l;
 
 	if (!j) {
-		const char *e = why_not(st, 0), *i = why_not(st, 1);
-
-		printf("%-40s %-12s %-8s packet:%s", st->meta.path,
-		       st->slot.name, mode, !e && !i ? "enforced" : "NOT ENFORCED");
-		if (e || i)
-			printf(" (%s)", e ? e : i);
-		if (st->slot.wants & CG_WANT_SOCKETS)
-			printf(" sockets:requested,not-enforced(no socket layer)");
-		printf("\n");
+		list_text(st);
 		return 0;
 	}
 	jw_obj_start(j);
@@ -45,30 +89,32 @@ static int list_one(const struct cg_status *st, void *ctx)
 	jw_kstr(j, "source", st->slot.source);
 	jw_kstr(j, "mode", mode);
 	jw_kbool(j, "cgroup_exists", st->cgroup_exists);
+	jw_kstr(j, "fail", st->meta.flags & CG_CGF_FAIL_OPEN ? "open" : "closed");
+	jw_kbool(j, "degraded", !!(st->meta.flags & CG_CGF_DEGRADED));
 	jw_key(j, "layers");
 	jw_obj_start(j);
-	jw_key(j, "packet");
-	jw_obj_start(j);
-	jw_kbool(j, "requested", 1);
-	for (dir = 0; dir < 2; dir++) {
-		const char *w = why_not(st, dir);
+	for (l = 0; l < NLAYERS; l++) {
+		const char *w = layer_why(st, l);
+		int i;
 
-		jw_key(j, dirs[dir]);
+		jw_key(j, layers[l].name);
 		jw_obj_start(j);
+		jw_kbool(j, "requested", layer_requested(st, l));
 		jw_kbool(j, "enforced", !w);
-		jw_kbool(j, "program_attached", st->enforced[dir]);
-		jw_kbool(j, "link_pinned", st->linked[dir]);
 		if (w)
 			jw_kstr(j, "reason", w);
+		for (i = 0; i < layers[l].n; i++) {
+			int h = layers[l].hooks[i];
+
+			jw_key(j, cg_hooks[h].name);
+			jw_obj_start(j);
+			jw_kbool(j, "enforced", !why_not(st, h));
+			jw_kbool(j, "program_attached", st->enforced[h]);
+			jw_kbool(j, "link_pinned", st->linked[h]);
+			jw_obj_end(j);
+		}
 		jw_obj_end(j);
 	}
-	jw_obj_end(j);
-	jw_key(j, "sockets");
-	jw_obj_start(j);
-	jw_kbool(j, "requested", !!(st->slot.wants & CG_WANT_SOCKETS));
-	jw_kbool(j, "enforced", 0);
-	jw_kstr(j, "reason", "socket layer not available in this build");
-	jw_obj_end(j);
 	jw_obj_end(j);
 	jw_obj_end(j);
 	return 0;
@@ -106,8 +152,8 @@ int do_list(int argc, char **argv)
 		jw_init(&j, stdout);
 		jw_arr_start(&j);
 	} else {
-		printf("%-40s %-12s %-8s %s\n", "CGROUP", "POLICY", "MODE",
-		       "LAYERS");
+		printf("%-32s %-12s %-8s %s\n", "CGROUP", "POLICY", "MODE",
+		       "LAYERS (checked against the kernel)");
 	}
 	err = cg_guard_foreach(g, list_one, json_output ? &j : NULL);
 	if (json_output)

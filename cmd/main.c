@@ -4,11 +4,25 @@
  * of bpftool/iproute2: a cmds[] table, one do_<cmd>() per subcommand.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <bpf/libbpf.h>
 #include "cgguard.h"
 
 int json_output;
+static int debug;
+
+/* libbpf's own messages (verifier logs...) only with --debug or
+ * CGGUARD_DEBUG=1: cgguard reports failures in its own words. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (!debug || (level == LIBBPF_DEBUG && debug < 2))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
 const char *prog_name = "cgguard";
 
 static int do_help(int argc, char **argv);
@@ -52,7 +66,7 @@ static int do_help(int argc, char **argv)
 {
 	const struct cmd *c;
 
-	printf("Usage: %s [--json] COMMAND [ARGS]\n\n"
+	printf("Usage: %s [--json] [--debug] COMMAND [ARGS]\n\n"
 	       "Attach per-cgroup network policy with eBPF and read its "
 	       "counters.\nState is pinned under %s; no daemon is needed.\n\n"
 	       "Commands:\n", prog_name, CG_PIN_ROOT);
@@ -68,10 +82,15 @@ int main(int argc, char **argv)
 	const struct cmd *c;
 	int i;
 
+	if (getenv("CGGUARD_DEBUG"))
+		debug = atoi(getenv("CGGUARD_DEBUG"));
+	libbpf_set_print(libbpf_print);
 	/* Global options before the command. */
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
 			json_output = 1;
+		else if (!strcmp(argv[i], "--debug") || !strcmp(argv[i], "-d"))
+			debug++;
 		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
 			return do_help(0, NULL);
 		else if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V"))

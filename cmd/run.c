@@ -26,7 +26,8 @@ static void forward(int sig)
 
 static void usage(void)
 {
-	printf("Usage: %s run --policy NAME|FILE [--cgroup-name NAME] [--json]"
+	printf("Usage: %s run --policy NAME|FILE [--cgroup-name NAME] "
+	       "[--fail closed|open] [--json]"
 	       " -- CMD [ARGS]\n\n"
 	       "Runs CMD in a new cgroup cgguard/NAME (default run-PID) below\n"
 	       "the cgroup2 mount, guarded by the policy, prints its counters\n"
@@ -95,16 +96,22 @@ int do_run(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
 		{ "cgroup-name", required_argument, NULL, 'n' },
+		{ "fail", required_argument, NULL, 'f' },
 		COMMON_LONGOPTS, { 0 } };
 	const char *pol = NULL, *name = NULL;
 	struct cg_policy *p = NULL;
 	struct cg_guard *g = NULL;
 	struct cg_cgroup cg;
 	char rel[256];
+	unsigned flags = 0;
 	int opt, err, status = 0, ret = 1;
 
-	while ((opt = getopt_long(argc, argv, "+p:n:jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+p:n:f:jh", opts, NULL)) != -1) {
 		switch (opt) {
+		case 'f':
+			if (parse_fail_mode(optarg, &flags))
+				return 2;
+			break;
 		case 'p': pol = optarg; break;
 		case 'n': name = optarg; break;
 		case 'j': json_output = 1; break;
@@ -138,7 +145,7 @@ int do_run(int argc, char **argv)
 		report(err, "run");
 		goto out;
 	}
-	err = cg_guard_attach(g, cg.abs, p);
+	err = cg_guard_attach(g, cg.abs, p, flags, NULL);
 	if (err) {
 		report(err, "run: attach");
 		cg_cgroup_remove(&cg);

@@ -50,7 +50,9 @@ static const char baseline_yaml[] =
 	"  default: allow\n"
 	"sockets:\n"
 	"  raw: deny\n"
-	"  families: { deny: [packet] }\n";
+	"  # Only BPF LSM sees AF_PACKET: where the kernel lacks it, baseline\n"
+	"  # still applies (and says so) rather than refusing every container.\n"
+	"  families: { deny: [packet], if_unavailable: warn }\n";
 
 const char *const cg_builtin_names[] = { "baseline", NULL };
 static const char *const builtin_text[] = { baseline_yaml };

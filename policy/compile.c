@@ -400,3 +400,61 @@ int cg_counter_rule(const struct cg_policy *p, uint16_t ctr, int *dir,
 	*idx = ctr < neg ? ctr : ctr - neg;
 	return 0;
 }
+
+static int add_bind(struct cg_sockcfg *c, const struct cg_port_range *r,
+		    uint32_t n, uint8_t action)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		if (c->nbind >= CG_MAX_BIND_RANGES)
+			return -E2BIG;
+		c->bind[c->nbind++] = (struct cg_bind_range){ r[i].lo, r[i].hi,
+			action, { 0 } };
+	}
+	return 0;
+}
+
+int cg_sockcfg_compile(const struct cg_policy *p, struct cg_sockcfg *c,
+		       char *err, size_t errlen)
+{
+	const struct cg_sockets *s = &p->sockets;
+
+	memset(c, 0, sizeof(*c));
+	c->raw_action = s->raw == CG_ACT_DENY ? CG_ACT_DENY_V : CG_ACT_ALLOW_V;
+	c->bind_default = s->bind_default;
+	c->deny_families = s->deny_families;
+	if (p->mode == CG_MODE_AUDIT)
+		c->flags |= CG_SF_AUDIT;
+	if (p->on_violation == CG_VIOL_KILL)
+		c->flags |= CG_SF_KILL;
+	if (s->deny_families)
+		c->flags |= CG_SF_FAMILIES;
+	/* Deny ranges first: first match wins, so on overlap deny wins. */
+	if (add_bind(c, s->bind_deny, s->nbind_deny, CG_ACT_DENY_V) ||
+	    add_bind(c, s->bind_allow, s->nbind_allow, CG_ACT_ALLOW_V)) {
+		snprintf(err, errlen, "%s: sockets.bind: more than %d port "
+			 "ranges in allow and deny together", p->source,
+			 CG_MAX_BIND_RANGES);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+unsigned cg_policy_wants(const struct cg_policy *p)
+{
+	unsigned w = 0;
+
+	if (p->sockets.present)
+		w |= CG_WANT_SOCKETS;
+	/* Only the LSM layer sees non-inet families and can kill. */
+	if ((p->sockets.deny_families & ~((1ULL << AF_INET) |
+					  (1ULL << AF_INET6))) ||
+	    p->on_violation == CG_VIOL_KILL)
+		w |= CG_WANT_LSM;
+	/* ...and unless the policy says it may do without, it needs it. */
+	if ((w & CG_WANT_LSM) && (p->on_violation == CG_VIOL_KILL ||
+				  !p->sockets.families_best_effort))
+		w |= CG_NEED_LSM;
+	return w;
+}

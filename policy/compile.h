@@ -28,6 +28,12 @@ int cg_policy_compile(const struct cg_policy *p, struct cg_compiled *out,
 		      char *err, size_t errlen);
 void cg_compiled_free(struct cg_compiled *c);
 
+/* sockets: section -> the per-slot config of the socket and LSM layers. */
+int cg_sockcfg_compile(const struct cg_policy *p, struct cg_sockcfg *c,
+		       char *err, size_t errlen);
+/* CG_WANT_* bits: which layers beyond the packet layer @p needs. */
+unsigned cg_policy_wants(const struct cg_policy *p);
+
 /* Counter index (within a slot) of rule @idx of direction @dir. */
 uint16_t cg_rule_counter(const struct cg_policy *p, int dir, size_t idx);
 /* Inverse: which rule a counter index counts. Returns 0 and fills dir/idx,

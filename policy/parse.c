@@ -2,16 +2,21 @@
 /*
  * Policy parser: YAML (and therefore JSON) text -> struct cg_policy.
  *
- * We use libyaml's document API rather than the event API because every node then carries
- * its own start mark, so each error can point at the line:col of the offending key or value.
- * The walk below is driven by the schema: we only descend into the nodes the format allows,
- * to a fixed depth.  Alias cycles or deep nesting in a hostile file therefore cannot make us
- * loop or overflow the stack, and every list is size-checked before we iterate it, so
- * aliases cannot multiply our work beyond those limits.
+ * Two stages.  First libyaml's event stream is turned into a compact tree in which every node
+ * keeps its start mark, so each error can point at the line:col of the offending key or value.
+ * Then a walk driven by the schema fills struct cg_policy: it only descends into the nodes the
+ * format allows, to a fixed depth, and size-checks every list before iterating it.
+ *
+ * Why not libyaml's document API (yaml_parser_load)?  It spends several microseconds per node
+ * (a malloc'd tag string for every node, 96-byte nodes in a doubling array, a stack per
+ * collection), which made a 100,000-rule policy take most of a second.  Our tree costs 24
+ * bytes per node in a few flat arrays, and the whole parse is several times faster.
  *
  * Scalars are matched on their text whatever their YAML style: `443` and "443" are the same
  * port.  YAML 1.1 booleans get no special meaning, so a plain `action: yes` is simply an
- * invalid action.
+ * invalid action.  Anchors and aliases are refused: a policy should read literally, and
+ * aliases would let a few kilobytes expand into millions of rules (alias amplification), so
+ * the memory we use stays proportional to the size of the file.
  *
  * File reading (cg_policy_parse_file) lives in builtin.c with the other loaders.
  */
@@ -34,9 +39,38 @@
 #define KEYS_MAX	8		/* most keys any one mapping may have */
 #define SHOW_MAX	48		/* how much of a bad value we echo back */
 
+struct ynode {
+	uint8_t type;		/* YAML_SCALAR_NODE, YAML_SEQUENCE_NODE or YAML_MAPPING_NODE */
+	uint8_t plain;		/* scalar written without quotes */
+	uint32_t line, col;	/* 0-based start mark */
+	uint32_t len;		/* scalar bytes, or child slots (two per mapping pair) */
+	union {
+		size_t off;		/* while building: into tree.text or tree.kids */
+		const char *s;		/* scalar text, NUL-terminated (may hold NULs) */
+		const uint32_t *kids;	/* children; for a mapping key, value, key, ... */
+	} u;
+};
+
+struct open_coll {
+	uint32_t node;
+	size_t base;		/* its first child in tree.pend */
+};
+
+struct tree {
+	struct ynode *nodes;
+	uint32_t *kids;		/* finished collections' children, contiguous per collection */
+	char *text;		/* scalar values, each NUL-terminated */
+	uint32_t *pend;		/* children of collections still open */
+	struct open_coll *open;	/* stack of collections still open */
+	size_t nnodes, cnodes, nkids, ckids, ntext, ctext, npend, cpend, nopen, copen;
+	unsigned ndocs;
+	bool have_root;
+	uint32_t root;
+};
+
 struct pctx {
 	const char *src;
-	yaml_document_t *doc;
+	struct tree *t;
 	char *err;
 	size_t errlen;
 };
@@ -55,16 +89,16 @@ ferr(char *err, size_t errlen, int rc, const char *fmt, ...)
 	return rc;
 }
 
-/* "SOURCE:LINE:COL: message"; libyaml marks are 0-based, people count from 1. */
-static int __attribute__((format(printf, 3, 4)))
-perr(struct pctx *c, yaml_mark_t m, const char *fmt, ...)
+/* "SOURCE:LINE:COL: message"; marks are 0-based, people count from 1. */
+static int __attribute__((format(printf, 4, 5)))
+perr_at(struct pctx *c, size_t line, size_t col, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
 	if (!c->err || !c->errlen)
 		return -EINVAL;
-	n = snprintf(c->err, c->errlen, "%s:%zu:%zu: ", c->src, m.line + 1, m.column + 1);
+	n = snprintf(c->err, c->errlen, "%s:%zu:%zu: ", c->src, line + 1, col + 1);
 	if (n >= 0 && (size_t)n < c->errlen) {
 		va_start(ap, fmt);
 		vsnprintf(c->err + n, c->errlen - n, fmt, ap);
@@ -73,59 +107,301 @@ perr(struct pctx *c, yaml_mark_t m, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static yaml_node_t *node_at(struct pctx *c, int idx)
+/* Error at a node's start. */
+#define perr(c, n, ...) perr_at((c), (n)->line, (n)->col, __VA_ARGS__)
+
+/* ---- building the tree from events ---- */
+
+/* Room for `need` elements; doubling keeps appends amortised O(1). */
+static void *grow(void *arr, size_t *cap, size_t need, size_t size)
 {
-	return yaml_document_get_node(c->doc, idx);
+	size_t ncap = *cap ? *cap : 256;
+
+	if (need <= *cap)
+		return arr;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > SIZE_MAX / size)
+		return NULL;
+	arr = realloc(arr, ncap * size);
+	if (arr)
+		*cap = ncap;
+	return arr;
+}
+
+/* 0, or -ENOMEM with `arr` left as it was. */
+#define GROW(arr, n, cap, more) ({						\
+	void *p_ = (n) + (more) <= (cap) ? (arr) :				\
+		grow((arr), &(cap), (n) + (more), sizeof(*(arr)));		\
+	if (p_)									\
+		(arr) = p_;							\
+	p_ || !((n) + (more)) ? 0 : -ENOMEM; })
+
+static int add_text(struct tree *t, const void *s, size_t len, size_t *off)
+{
+	if (GROW(t->text, t->ntext, t->ctext, len + 1))
+		return -ENOMEM;
+	memcpy(t->text + t->ntext, s, len);
+	t->text[t->ntext + len] = '\0';
+	*off = t->ntext;
+	t->ntext += len + 1;
+	return 0;
+}
+
+static int add_node(struct tree *t, int type, const yaml_event_t *ev, uint32_t *idx)
+{
+	struct ynode *n;
+
+	if (GROW(t->nodes, t->nnodes, t->cnodes, 1))
+		return -ENOMEM;
+	n = &t->nodes[t->nnodes];
+	memset(n, 0, sizeof(*n));
+	n->type = (uint8_t)type;
+	n->line = (uint32_t)ev->start_mark.line;
+	n->col = (uint32_t)ev->start_mark.column;
+	*idx = (uint32_t)t->nnodes++;
+	return 0;
+}
+
+/* A finished node becomes the root or the next child of the innermost open collection. */
+static int attach(struct tree *t, uint32_t idx)
+{
+	if (!t->nopen) {
+		t->root = idx;
+		t->have_root = true;
+		return 0;
+	}
+	if (GROW(t->pend, t->npend, t->cpend, 1))
+		return -ENOMEM;
+	t->pend[t->npend++] = idx;
+	return 0;
+}
+
+/* Anchors and aliases are refused; see the top of the file. */
+static int no_anchor(struct pctx *c, const yaml_event_t *ev, const yaml_char_t *anchor)
+{
+	if (!anchor && ev->type != YAML_ALIAS_EVENT)
+		return 0;
+	return perr_at(c, ev->start_mark.line, ev->start_mark.column,
+		       "YAML anchors and aliases are not supported in policies");
+}
+
+static int on_scalar(struct pctx *c, const yaml_event_t *ev)
+{
+	struct tree *t = c->t;
+	uint32_t idx;
+	size_t off;
+	int rc;
+
+	rc = no_anchor(c, ev, ev->data.scalar.anchor);
+	if (!rc)
+		rc = add_node(t, YAML_SCALAR_NODE, ev, &idx);
+	if (!rc)
+		rc = add_text(t, ev->data.scalar.value, ev->data.scalar.length, &off);
+	if (rc)
+		return rc;
+	t->nodes[idx].u.off = off;
+	t->nodes[idx].len = (uint32_t)ev->data.scalar.length;
+	t->nodes[idx].plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	return attach(t, idx);
+}
+
+static int on_start(struct pctx *c, const yaml_event_t *ev, int type, const yaml_char_t *anchor)
+{
+	struct tree *t = c->t;
+	uint32_t idx;
+	int rc;
+
+	rc = no_anchor(c, ev, anchor);
+	if (!rc)
+		rc = add_node(t, type, ev, &idx);
+	if (!rc)
+		rc = GROW(t->open, t->nopen, t->copen, 1);
+	if (rc)
+		return rc;
+	t->open[t->nopen].node = idx;
+	t->open[t->nopen++].base = t->npend;
+	return 0;
+}
+
+/* Move the finished collection's children from pend to their final, contiguous place. */
+static int on_end(struct tree *t)
+{
+	struct open_coll o = t->open[--t->nopen];
+	size_t base = o.base, cnt = t->npend - base;
+	uint32_t idx = o.node;
+
+	if (GROW(t->kids, t->nkids, t->ckids, cnt))
+		return -ENOMEM;
+	if (cnt)
+		memcpy(t->kids + t->nkids, t->pend + base, cnt * sizeof(*t->kids));
+	t->nodes[idx].u.off = t->nkids;
+	t->nodes[idx].len = (uint32_t)cnt;
+	t->nkids += cnt;
+	t->npend = base;
+	return attach(t, idx);
+}
+
+static int on_event(struct pctx *c, const yaml_event_t *ev)
+{
+	switch (ev->type) {
+	case YAML_DOCUMENT_START_EVENT:
+		/* A second document is a mistake (usually a stray ---) that we must not
+		 * silently ignore. */
+		if (c->t->ndocs++)
+			return perr_at(c, ev->start_mark.line, ev->start_mark.column,
+				       "multiple YAML documents; a policy file holds exactly one");
+		return 0;
+	case YAML_SCALAR_EVENT:
+		return on_scalar(c, ev);
+	case YAML_ALIAS_EVENT:
+		return no_anchor(c, ev, NULL);
+	case YAML_SEQUENCE_START_EVENT:
+		return on_start(c, ev, YAML_SEQUENCE_NODE, ev->data.sequence_start.anchor);
+	case YAML_MAPPING_START_EVENT:
+		return on_start(c, ev, YAML_MAPPING_NODE, ev->data.mapping_start.anchor);
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		return on_end(c->t);
+	default:
+		return 0;
+	}
+}
+
+/* Reader (encoding) errors carry a byte offset, not a mark. */
+static void offset_mark(const char *buf, size_t len, size_t off, size_t *line, size_t *col)
+{
+	size_t i;
+
+	*line = *col = 0;
+	for (i = 0; i < off && i < len; i++) {
+		if (buf[i] == '\n') {
+			++*line;
+			*col = 0;
+		} else {
+			++*col;
+		}
+	}
+}
+
+static int yaml_fail(struct pctx *c, const yaml_parser_t *y, const char *buf, size_t len)
+{
+	size_t line = y->problem_mark.line, col = y->problem_mark.column;
+
+	if (y->error == YAML_MEMORY_ERROR)
+		return ferr(c->err, c->errlen, -ENOMEM, "%s: out of memory", c->src);
+	if (y->error == YAML_READER_ERROR)
+		offset_mark(buf, len, y->problem_offset, &line, &col);
+	if (y->context)
+		return perr_at(c, line, col, "YAML syntax error: %s (%s at %zu:%zu)",
+			       y->problem ? y->problem : "?", y->context,
+			       y->context_mark.line + 1, y->context_mark.column + 1);
+	return perr_at(c, line, col, "YAML syntax error: %s",
+		       y->problem ? y->problem : "unknown problem");
+}
+
+/* Offsets become pointers once the arrays have stopped moving. */
+static void tree_fixup(struct tree *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nnodes; i++) {
+		struct ynode *n = &t->nodes[i];
+
+		if (n->type == YAML_SCALAR_NODE)
+			n->u.s = t->text + n->u.off;
+		else
+			n->u.kids = t->kids + n->u.off;
+	}
+}
+
+static int load_tree(struct pctx *c, const char *buf, size_t len)
+{
+	yaml_parser_t y;
+	yaml_event_t ev;
+	bool done = false;
+	int rc = 0;
+
+	/* Size the big arrays from the input up front, since growing a large array by realloc
+	 * means copying it: typical policies have about one node per 7 bytes, and scalar text
+	 * (plus a NUL each) is rarely longer than the input.  GROW still copes if a guess is
+	 * short, and pages reserved but never touched cost nothing. */
+	if (GROW(c->t->nodes, 0, c->t->cnodes, len / 6 + 1) ||
+	    GROW(c->t->kids, 0, c->t->ckids, len / 6 + 1) ||
+	    GROW(c->t->text, 0, c->t->ctext, len + len / 4 + 1) || !yaml_parser_initialize(&y))
+		return ferr(c->err, c->errlen, -ENOMEM, "%s: out of memory", c->src);
+	yaml_parser_set_input_string(&y, (const unsigned char *)(buf ? buf : ""), len);
+	while (!rc && !done) {
+		if (!yaml_parser_parse(&y, &ev)) {
+			rc = yaml_fail(c, &y, buf, len);
+			break;
+		}
+		done = ev.type == YAML_STREAM_END_EVENT;
+		rc = on_event(c, &ev);
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&y);
+	if (!rc)
+		tree_fixup(c->t);
+	return rc;
+}
+
+static void tree_free(struct tree *t)
+{
+	free(t->nodes);
+	free(t->kids);
+	free(t->text);
+	free(t->pend);
+	free(t->open);
+}
+
+/* ---- walking the tree ---- */
+
+static const struct ynode *node_at(struct pctx *c, uint32_t idx)
+{
+	return &c->t->nodes[idx];
 }
 
 /*
  * Copy a scalar for an error message: bounded, and with control bytes replaced so a hostile
  * file cannot put terminal escapes into logs.
  */
-static const char *show(const yaml_node_t *n, char buf[SHOW_MAX])
+static const char *show(const struct ynode *n, char buf[SHOW_MAX])
 {
-	size_t len, i, cut = SHOW_MAX - 4;
-	const unsigned char *s;
+	const unsigned char *s = (const unsigned char *)n->u.s;
+	size_t i, cut = SHOW_MAX - 4;
 
 	if (n->type != YAML_SCALAR_NODE)
 		return n->type == YAML_MAPPING_NODE ? "{...}" : "[...]";
-	s = n->data.scalar.value;
-	len = n->data.scalar.length;
-	if (len > cut) {
+	if (n->len > cut) {
 		while (cut > 0 && (s[cut] & 0xc0) == 0x80)	/* don't split UTF-8 */
 			cut--;
 	} else {
-		cut = len;
+		cut = n->len;
 	}
 	for (i = 0; i < cut; i++)
 		buf[i] = (s[i] < 0x20 || s[i] == 0x7f) ? '?' : (char)s[i];
-	if (cut < len)
+	if (cut < n->len)
 		memcpy(buf + i, "...", 3), i += 3;
 	buf[i] = '\0';
 	return buf;
 }
 
 /* A node's kind, for "must be a X, not Y" messages. */
-static const char *kind(const yaml_node_t *n)
+static const char *kind(const struct ynode *n)
 {
 	if (n->type == YAML_MAPPING_NODE)
 		return "a mapping";
 	if (n->type == YAML_SEQUENCE_NODE)
 		return "a sequence";
-	return n->data.scalar.length ? "a scalar" : "an empty value";
+	return n->len ? "a scalar" : "an empty value";
 }
 
-static bool sc_is(const yaml_node_t *n, const char *s)
+static bool sc_is(const struct ynode *n, const char *s)
 {
 	size_t len = strlen(s);
 
-	return n->type == YAML_SCALAR_NODE && n->data.scalar.length == len &&
-	       memcmp(n->data.scalar.value, s, len) == 0;
-}
-
-static size_t seq_len(const yaml_node_t *n)
-{
-	return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	return n->type == YAML_SCALAR_NODE && n->len == len && memcmp(n->u.s, s, len) == 0;
 }
 
 static void join(const char *const *names, char *buf, size_t size)
@@ -154,59 +430,59 @@ struct keyset {
 	const char *hint;
 };
 
-static int unknown_key(struct pctx *c, const struct keyset *ks, const yaml_node_t *k)
+static int unknown_key(struct pctx *c, const struct keyset *ks, const struct ynode *k)
 {
 	char t[SHOW_MAX], list[128];
 
 	if (ks->misplaced && sc_is(k, ks->misplaced))
-		return perr(c, k->start_mark, "%s", ks->hint);
+		return perr(c, k, "%s", ks->hint);
 	join(ks->names, list, sizeof(list));
-	return perr(c, k->start_mark, "unknown key '%s' %s; expected one of %s", show(k, t),
-		    ks->where, list);
+	return perr(c, k, "unknown key '%s' %s; expected one of %s", show(k, t), ks->where, list);
 }
+
+typedef const struct ynode *fields_t[KEYS_MAX];
 
 /*
  * Check every key of mapping `map` against `ks` and file the key and value nodes under the
  * key's index.  Duplicates are caught by the slot already being filled, so this stays linear
  * however the mapping is written.
  */
-static int collect(struct pctx *c, yaml_node_t *map, const struct keyset *ks,
-		   yaml_node_t **key, yaml_node_t **val)
+static int collect(struct pctx *c, const struct ynode *map, const struct keyset *ks,
+		   fields_t key, fields_t val)
 {
-	yaml_node_pair_t *pr;
-	yaml_node_t *k;
+	const struct ynode *k;
 	char t[SHOW_MAX];
+	uint32_t p;
 	int i;
 
-	for (pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top; pr++) {
-		k = node_at(c, pr->key);
+	for (p = 0; p < map->len; p += 2) {
+		k = node_at(c, map->u.kids[p]);
 		if (k->type != YAML_SCALAR_NODE)
-			return perr(c, k->start_mark, "keys %s must be plain strings", ks->where);
+			return perr(c, k, "keys %s must be plain strings", ks->where);
 		for (i = 0; ks->names[i] && !sc_is(k, ks->names[i]); i++)
 			;
 		if (!ks->names[i])
 			return unknown_key(c, ks, k);
 		if (key[i])
-			return perr(c, k->start_mark, "duplicate key '%s' %s (first at %zu:%zu)",
-				    show(k, t), ks->where, key[i]->start_mark.line + 1,
-				    key[i]->start_mark.column + 1);
+			return perr(c, k, "duplicate key '%s' %s (first at %u:%u)", show(k, t),
+				    ks->where, key[i]->line + 1, key[i]->col + 1);
 		key[i] = k;
-		val[i] = node_at(c, pr->value);
+		val[i] = node_at(c, map->u.kids[p + 1]);
 	}
 	return 0;
 }
 
-static int need_type(struct pctx *c, const yaml_node_t *n, yaml_node_type_t t, const char *what)
+static int need_type(struct pctx *c, const struct ynode *n, int type, const char *what)
 {
-	if (n->type == t)
+	if (n->type == type)
 		return 0;
-	return perr(c, n->start_mark, "%s must be %s, not %s", what,
-		    t == YAML_MAPPING_NODE ? "a mapping" : "a sequence", kind(n));
+	return perr(c, n, "%s must be %s, not %s", what,
+		    type == YAML_MAPPING_NODE ? "a mapping" : "a sequence", kind(n));
 }
 
 /* need_type() and collect() in one step, for sections that are mappings. */
-static int need_map(struct pctx *c, yaml_node_t *n, const char *what, const struct keyset *ks,
-		    yaml_node_t **key, yaml_node_t **val)
+static int need_map(struct pctx *c, const struct ynode *n, const char *what,
+		    const struct keyset *ks, fields_t key, fields_t val)
 {
 	int rc = need_type(c, n, YAML_MAPPING_NODE, what);
 
@@ -214,14 +490,14 @@ static int need_map(struct pctx *c, yaml_node_t *n, const char *what, const stru
 }
 
 /* Exact, lowercase enum words; *idx is the position in `names`. */
-static int parse_enum(struct pctx *c, const yaml_node_t *n, const char *key,
+static int parse_enum(struct pctx *c, const struct ynode *n, const char *key,
 		      const char *const *names, int *idx)
 {
 	char t[SHOW_MAX], list[64];
 	int i;
 
 	if (n->type != YAML_SCALAR_NODE)
-		return perr(c, n->start_mark, "'%s' must be a string, not %s", key, kind(n));
+		return perr(c, n, "'%s' must be a string, not %s", key, kind(n));
 	for (i = 0; names[i]; i++) {
 		if (sc_is(n, names[i])) {
 			*idx = i;
@@ -229,8 +505,7 @@ static int parse_enum(struct pctx *c, const yaml_node_t *n, const char *key,
 		}
 	}
 	join(names, list, sizeof(list));
-	return perr(c, n->start_mark, "invalid %s '%s'; expected one of %s", key, show(n, t),
-		    list);
+	return perr(c, n, "invalid %s '%s'; expected one of %s", key, show(n, t), list);
 }
 
 static const char *const action_names[] = { "allow", "deny", NULL };
@@ -239,7 +514,7 @@ static const char *const viol_names[] = { "block", "kill", NULL };
 static const char *const proto_names[] = { "any", "icmp", "tcp", "udp", NULL };
 static const uint8_t proto_vals[] = { CG_PROTO_ANY, CG_PROTO_ICMP, CG_PROTO_TCP, CG_PROTO_UDP };
 
-static int parse_u8_enum(struct pctx *c, const yaml_node_t *n, const char *key,
+static int parse_u8_enum(struct pctx *c, const struct ynode *n, const char *key,
 			 const char *const *names, uint8_t *out)
 {
 	int idx, rc;
@@ -273,37 +548,32 @@ static int port_num(const char *s, size_t len, unsigned *v)
 }
 
 /* One entry of a port list: 443, "443" or "8000-8100". */
-static int parse_port_item(struct pctx *c, const yaml_node_t *n, struct cg_port_range *pr)
+static int parse_port_item(struct pctx *c, const struct ynode *n, struct cg_port_range *pr)
 {
-	const char *s, *dash;
+	const char *s = n->u.s, *dash;
 	unsigned lo, hi;
 	char t[SHOW_MAX];
-	size_t len;
 	int rc;
 
 	if (n->type != YAML_SCALAR_NODE)
-		return perr(c, n->start_mark, "a port must be a number or a \"LO-HI\" range, not %s",
-			    kind(n));
-	s = (const char *)n->data.scalar.value;
-	len = n->data.scalar.length;
-	dash = memchr(s, '-', len);
+		return perr(c, n, "a port must be a number or a \"LO-HI\" range, not %s", kind(n));
+	dash = memchr(s, '-', n->len);
 	if (dash) {
 		rc = port_num(s, (size_t)(dash - s), &lo);
 		if (!rc)
-			rc = port_num(dash + 1, len - (size_t)(dash - s) - 1, &hi);
+			rc = port_num(dash + 1, n->len - (size_t)(dash - s) - 1, &hi);
 	} else {
-		rc = port_num(s, len, &lo);
+		rc = port_num(s, n->len, &lo);
 		hi = lo;
 	}
 	if (rc)
-		return perr(c, n->start_mark,
-			    "invalid port '%s'; expected N or \"LO-HI\" with N in 1..65535", show(n, t));
-	if (lo < 1 || lo > 65535 || hi < 1 || hi > 65535)
-		return perr(c, n->start_mark, "port '%s' out of range; ports are 1..65535",
+		return perr(c, n, "invalid port '%s'; expected N or \"LO-HI\" with N in 1..65535",
 			    show(n, t));
+	if (lo < 1 || lo > 65535 || hi < 1 || hi > 65535)
+		return perr(c, n, "port '%s' out of range; ports are 1..65535", show(n, t));
 	if (lo > hi)
-		return perr(c, n->start_mark, "reversed port range '%s'; did you mean \"%u-%u\"?",
-			    show(n, t), hi, lo);
+		return perr(c, n, "reversed port range '%s'; did you mean \"%u-%u\"?", show(n, t),
+			    hi, lo);
 	pr->lo = (uint16_t)lo;
 	pr->hi = (uint16_t)hi;
 	return 0;
@@ -314,32 +584,27 @@ static int parse_port_item(struct pctx *c, const yaml_node_t *n, struct cg_port_
  * list: it is unambiguous and a natural way to write one port.  An empty list is refused
  * because "no ports" would silently mean "any port".
  */
-static int parse_ports(struct pctx *c, yaml_node_t *n, const char *key,
+static int parse_ports(struct pctx *c, const struct ynode *n, const char *key,
 		       struct cg_port_range **out, uint32_t *nout)
 {
-	yaml_node_item_t *items = NULL;
+	bool seq = n->type == YAML_SEQUENCE_NODE;
 	struct cg_port_range *r;
 	size_t cnt, i;
 	int rc;
 
 	if (n->type == YAML_MAPPING_NODE)
-		return perr(c, n->start_mark, "'%s' must be a list of ports, not a mapping", key);
-	if (n->type == YAML_SEQUENCE_NODE) {
-		items = n->data.sequence.items.start;
-		cnt = seq_len(n);
-	} else {
-		cnt = n->data.scalar.length ? 1 : 0;
-	}
+		return perr(c, n, "'%s' must be a list of ports, not a mapping", key);
+	cnt = seq ? n->len : (n->len ? 1 : 0);
 	if (!cnt)
-		return perr(c, n->start_mark, "'%s' is empty; omit it to mean any port", key);
+		return perr(c, n, "'%s' is empty; omit it to mean any port", key);
 	if (cnt > CG_PORTS_MAX)
-		return perr(c, node_at(c, items[CG_PORTS_MAX])->start_mark,
+		return perr(c, node_at(c, n->u.kids[CG_PORTS_MAX]),
 			    "too many entries in '%s' (limit %u); use ranges", key, CG_PORTS_MAX);
 	r = calloc(cnt, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	for (i = 0; i < cnt; i++) {
-		rc = parse_port_item(c, items ? node_at(c, items[i]) : n, &r[i]);
+		rc = parse_port_item(c, seq ? node_at(c, n->u.kids[i]) : n, &r[i]);
 		if (rc) {
 			free(r);
 			return rc;
@@ -377,7 +642,7 @@ static bool mask_host_bits(uint8_t *b, unsigned plen, unsigned nbytes)
 	for (i = 0; i < nbytes; i++) {
 		if (plen >= 8 * (i + 1))
 			continue;
-		m = plen > 8 * i ? (uint8_t)(0xff << (8 - (plen - 8 * i))) : 0;
+		m = (uint8_t)(plen > 8 * i ? 0xff << (8 - (plen - 8 * i)) : 0);
 		if (b[i] & ~m)
 			set = true;
 		b[i] &= m;
@@ -393,34 +658,31 @@ static bool is_v4mapped(const uint8_t *b)
 }
 
 /* Called with the network already masked, to suggest what was probably meant. */
-static int host_bits_err(struct pctx *c, const yaml_node_t *n, int fam, const uint8_t *b,
+static int host_bits_err(struct pctx *c, const struct ynode *n, int fam, const uint8_t *b,
 			 unsigned plen)
 {
 	char t[SHOW_MAX], a[INET6_ADDRSTRLEN];
 
 	if (!inet_ntop(fam, b, a, sizeof(a)))
 		a[0] = '\0';
-	return perr(c, n->start_mark, "host bits set in %s; did you mean %s/%u?", show(n, t), a,
-		    plen);
+	return perr(c, n, "host bits set in %s; did you mean %s/%u?", show(n, t), a, plen);
 }
 
 /* Split "addr/len" and run inet_pton on the address part. */
-static int split_cidr(const yaml_node_t *n, uint8_t *b, int *fam, const char **pfx,
+static int split_cidr(const struct ynode *n, uint8_t *b, int *fam, const char **pfx,
 		      size_t *pfxlen)
 {
-	const char *s = (const char *)n->data.scalar.value, *slash;
-	size_t len = n->data.scalar.length, alen;
+	const char *s = n->u.s, *slash = memchr(s, '/', n->len);
+	size_t alen = slash ? (size_t)(slash - s) : n->len;
 	char a[INET6_ADDRSTRLEN + 1];
 
-	slash = memchr(s, '/', len);
-	alen = slash ? (size_t)(slash - s) : len;
 	if (alen == 0 || alen >= sizeof(a) || memchr(s, '\0', alen))
 		return -1;
 	memcpy(a, s, alen);
 	a[alen] = '\0';
 	*fam = memchr(a, ':', alen) ? AF_INET6 : AF_INET;
 	*pfx = slash ? slash + 1 : NULL;
-	*pfxlen = slash ? len - alen - 1 : 0;
+	*pfxlen = slash ? n->len - alen - 1 : 0;
 	return inet_pton(*fam, a, b) == 1 ? 0 : -1;
 }
 
@@ -429,7 +691,7 @@ static int split_cidr(const yaml_node_t *n, uint8_t *b, int *fam, const char **p
  * syntax: glibc's is strict (no octal, no short forms, no zone ids), which is what a
  * security policy wants.
  */
-static int parse_cidr(struct pctx *c, const yaml_node_t *n, const char *key, struct cg_rule *r)
+static int parse_cidr(struct pctx *c, const struct ynode *n, const char *key, struct cg_rule *r)
 {
 	uint8_t b[16] = { 0 };
 	unsigned plen, max;
@@ -439,25 +701,23 @@ static int parse_cidr(struct pctx *c, const yaml_node_t *n, const char *key, str
 	int fam;
 
 	if (n->type != YAML_SCALAR_NODE)
-		return perr(c, n->start_mark, "'%s' must be an address like 10.0.0.0/8, not %s",
-			    key, kind(n));
+		return perr(c, n, "'%s' must be an address like 10.0.0.0/8, not %s", key, kind(n));
 	if (split_cidr(n, b, &fam, &pfx, &pfxlen))
-		return perr(c, n->start_mark,
+		return perr(c, n,
 			    "invalid address '%s' in '%s'; expected IPv4 or IPv6, optionally /prefix",
 			    show(n, t), key);
 	max = fam == AF_INET ? 32 : 128;
 	plen = max;
 	if (pfx && parse_prefix(pfx, pfxlen, &plen))
-		return perr(c, n->start_mark, "invalid prefix length in '%s'; expected /0 to /%u",
-			    show(n, t), max);
+		return perr(c, n, "invalid prefix length in '%s'; expected /0 to /%u", show(n, t),
+			    max);
 	if (plen > max)
-		return perr(c, n->start_mark, "prefix /%u is too long for %s in '%s' (max /%u)",
-			    plen, fam == AF_INET ? "IPv4" : "IPv6", show(n, t), max);
+		return perr(c, n, "prefix /%u is too long for %s in '%s' (max /%u)", plen,
+			    fam == AF_INET ? "IPv4" : "IPv6", show(n, t), max);
 	/* Before the host-bit check: ffff sits in the host part of such a prefix, and "host
 	 * bits set" would hide the real mistake. */
 	if (fam == AF_INET6 && is_v4mapped(b) && plen < 96)
-		return perr(c, n->start_mark, "IPv4-mapped prefix shorter than /96 in '%s'",
-			    show(n, t));
+		return perr(c, n, "IPv4-mapped prefix shorter than /96 in '%s'", show(n, t));
 	if (mask_host_bits(b, plen, max / 8))
 		return host_bits_err(c, n, fam, b, plen);
 	if (fam == AF_INET6 && is_v4mapped(b)) {
@@ -484,37 +744,38 @@ static const struct keyset rule_ks[CG_DIR_MAX] = {
 			     "ingress rules use 'from', not 'to'" },
 };
 
-static int parse_rule_ports(struct pctx *c, yaml_node_t *k, yaml_node_t *v, struct cg_rule *r)
+static int parse_rule_ports(struct pctx *c, const struct ynode *k, const struct ynode *v,
+			    struct cg_rule *r)
 {
 	if (r->proto != CG_PROTO_TCP && r->proto != CG_PROTO_UDP)
-		return perr(c, k->start_mark, "ports need proto tcp or udp (proto is %s)",
+		return perr(c, k, "ports need proto tcp or udp (proto is %s)",
 			    cg_proto_str(r->proto));
 	return parse_ports(c, v, "ports", &r->ports, &r->nports);
 }
 
-static int parse_rule(struct pctx *c, yaml_node_t *n, int dir, struct cg_rule *r)
+static int parse_rule(struct pctx *c, const struct ynode *n, int dir, struct cg_rule *r)
 {
-	yaml_node_t *key[KEYS_MAX] = { 0 }, *val[KEYS_MAX] = { 0 };
 	const char *what = dir == CG_DIR_EGRESS ? "egress rule" : "ingress rule";
 	const char *addr = rule_ks[dir].names[RK_ADDR];
+	fields_t key = { 0 }, val = { 0 };
 	int rc, idx;
 
 	if (n->type != YAML_MAPPING_NODE)
-		return perr(c, n->start_mark,
+		return perr(c, n,
 			    "each %s must be a mapping like { action: deny, %s: 10.0.0.0/8 }, not %s",
 			    what, addr, kind(n));
 	rc = collect(c, n, &rule_ks[dir], key, val);
 	if (rc)
 		return rc;
-	r->line = (int)n->start_mark.line + 1;
-	r->col = (int)n->start_mark.column + 1;
+	r->line = (int)n->line + 1;
+	r->col = (int)n->col + 1;
 	if (!val[RK_ACTION])
-		return perr(c, n->start_mark, "%s has no 'action' (allow or deny)", what);
+		return perr(c, n, "%s has no 'action' (allow or deny)", what);
 	rc = parse_u8_enum(c, val[RK_ACTION], "action", action_names, &r->action);
 	if (rc)
 		return rc;
 	if (!val[RK_ADDR])
-		return perr(c, n->start_mark, "%s has no '%s' address", what, addr);
+		return perr(c, n, "%s has no '%s' address", what, addr);
 	rc = parse_cidr(c, val[RK_ADDR], addr, r);
 	if (rc)
 		return rc;
@@ -528,20 +789,17 @@ static int parse_rule(struct pctx *c, yaml_node_t *n, int dir, struct cg_rule *r
 	return val[RK_PORTS] ? parse_rule_ports(c, key[RK_PORTS], val[RK_PORTS], r) : 0;
 }
 
-static int parse_rules(struct pctx *c, yaml_node_t *n, int dir, struct cg_direction *d)
+static int parse_rules(struct pctx *c, const struct ynode *n, int dir, struct cg_direction *d)
 {
-	yaml_node_item_t *items;
 	size_t cnt, i;
 	int rc;
 
 	rc = need_type(c, n, YAML_SEQUENCE_NODE, "'rules'");
 	if (rc)
 		return rc;
-	items = n->data.sequence.items.start;
-	cnt = seq_len(n);
+	cnt = n->len;
 	if (cnt > CG_RULES_MAX)
-		return perr(c, node_at(c, items[CG_RULES_MAX])->start_mark,
-			    "too many %s rules (limit %u)",
+		return perr(c, node_at(c, n->u.kids[CG_RULES_MAX]), "too many %s rules (limit %u)",
 			    dir == CG_DIR_EGRESS ? "egress" : "ingress", CG_RULES_MAX);
 	if (!cnt)
 		return 0;
@@ -552,7 +810,7 @@ static int parse_rules(struct pctx *c, yaml_node_t *n, int dir, struct cg_direct
 		return -ENOMEM;
 	d->nrules = cnt;
 	for (i = 0; i < cnt; i++) {
-		rc = parse_rule(c, node_at(c, items[i]), dir, &d->rules[i]);
+		rc = parse_rule(c, node_at(c, n->u.kids[i]), dir, &d->rules[i]);
 		if (rc)
 			return rc;
 	}
@@ -565,9 +823,10 @@ static const struct keyset dir_ks[CG_DIR_MAX] = {
 	[CG_DIR_INGRESS] = { "in 'ingress'", dir_keys, NULL, NULL },
 };
 
-static int parse_direction(struct pctx *c, yaml_node_t *n, int dir, struct cg_direction *d)
+static int parse_direction(struct pctx *c, const struct ynode *n, int dir,
+			   struct cg_direction *d)
 {
-	yaml_node_t *key[KEYS_MAX] = { 0 }, *val[KEYS_MAX] = { 0 };
+	fields_t key = { 0 }, val = { 0 };
 	int rc;
 
 	rc = need_map(c, n, dir == CG_DIR_EGRESS ? "'egress'" : "'ingress'", &dir_ks[dir], key,
@@ -579,7 +838,7 @@ static int parse_direction(struct pctx *c, yaml_node_t *n, int dir, struct cg_di
 	return rc;
 }
 
-static int family_err(struct pctx *c, const yaml_node_t *n)
+static int family_err(struct pctx *c, const struct ynode *n)
 {
 	char t[SHOW_MAX], list[320];
 	const char *names[65];
@@ -590,37 +849,38 @@ static int family_err(struct pctx *c, const yaml_node_t *n)
 			names[k++] = cg_family_name(af);
 	names[k] = NULL;
 	join(names, list, sizeof(list));
-	return perr(c, n->start_mark, "unknown address family '%s'; known: %s", show(n, t), list);
+	return perr(c, n, "unknown address family '%s'; known: %s", show(n, t), list);
 }
 
-static int parse_families(struct pctx *c, yaml_node_t *n, uint64_t *mask)
+/* families.if_unavailable: what to do where no layer can enforce it. */
+static const char *const unavail_names[] = { "refuse", "warn", NULL };
+
+static int parse_families(struct pctx *c, const struct ynode *n, uint64_t *mask,
+			  uint8_t *best_effort)
 {
-	static const char *const keys[] = { "deny", NULL };
+	static const char *const keys[] = { "deny", "if_unavailable", NULL };
 	static const struct keyset ks = { "in 'families'", keys, NULL, NULL };
-	yaml_node_t *key[KEYS_MAX] = { 0 }, *val[KEYS_MAX] = { 0 }, *it;
-	yaml_node_item_t *items;
-	char name[32];
+	fields_t key = { 0 }, val = { 0 };
+	const struct ynode *it;
+	uint32_t i;
 	int rc, af;
 
 	rc = need_map(c, n, "'families'", &ks, key, val);
+	if (!rc && val[1])
+		rc = parse_u8_enum(c, val[1], "families.if_unavailable",
+				   unavail_names, best_effort);
 	if (rc || !val[0])
 		return rc;
 	rc = need_type(c, val[0], YAML_SEQUENCE_NODE, "'families.deny'");
 	if (rc)
 		return rc;
-	for (items = val[0]->data.sequence.items.start;
-	     items < val[0]->data.sequence.items.top; items++) {
-		it = node_at(c, *items);
+	for (i = 0; i < val[0]->len; i++) {
+		it = node_at(c, val[0]->u.kids[i]);
 		if (it->type != YAML_SCALAR_NODE)
-			return perr(c, it->start_mark,
-				    "address families are names like packet, not %s", kind(it));
-		af = -1;
-		if (it->data.scalar.length < sizeof(name) &&
-		    !memchr(it->data.scalar.value, '\0', it->data.scalar.length)) {
-			memcpy(name, it->data.scalar.value, it->data.scalar.length);
-			name[it->data.scalar.length] = '\0';
-			af = cg_family_from_name(name);
-		}
+			return perr(c, it, "address families are names like packet, not %s",
+				    kind(it));
+		/* A NUL inside the scalar would make a prefix of it match a name. */
+		af = memchr(it->u.s, '\0', it->len) ? -1 : cg_family_from_name(it->u.s);
 		if (af < 0 || af >= 64)
 			return family_err(c, it);
 		*mask |= UINT64_C(1) << af;
@@ -628,11 +888,11 @@ static int parse_families(struct pctx *c, yaml_node_t *n, uint64_t *mask)
 	return 0;
 }
 
-static int parse_bind(struct pctx *c, yaml_node_t *n, struct cg_sockets *s)
+static int parse_bind(struct pctx *c, const struct ynode *n, struct cg_sockets *s)
 {
 	static const char *const keys[] = { "default", "allow", "deny", NULL };
 	static const struct keyset ks = { "in 'bind'", keys, NULL, NULL };
-	yaml_node_t *key[KEYS_MAX] = { 0 }, *val[KEYS_MAX] = { 0 };
+	fields_t key = { 0 }, val = { 0 };
 	int rc;
 
 	rc = need_map(c, n, "'bind'", &ks, key, val);
@@ -645,11 +905,11 @@ static int parse_bind(struct pctx *c, yaml_node_t *n, struct cg_sockets *s)
 	return rc;
 }
 
-static int parse_sockets(struct pctx *c, yaml_node_t *n, struct cg_sockets *s)
+static int parse_sockets(struct pctx *c, const struct ynode *n, struct cg_sockets *s)
 {
 	static const char *const keys[] = { "raw", "families", "bind", NULL };
 	static const struct keyset ks = { "in 'sockets'", keys, NULL, NULL };
-	yaml_node_t *key[KEYS_MAX] = { 0 }, *val[KEYS_MAX] = { 0 };
+	fields_t key = { 0 }, val = { 0 };
 	uint8_t raw;
 	int rc;
 
@@ -664,7 +924,8 @@ static int parse_sockets(struct pctx *c, yaml_node_t *n, struct cg_sockets *s)
 		s->raw = (int8_t)raw;
 	}
 	if (val[1]) {
-		rc = parse_families(c, val[1], &s->deny_families);
+		rc = parse_families(c, val[1], &s->deny_families,
+				    &s->families_best_effort);
 		if (rc)
 			return rc;
 	}
@@ -672,29 +933,27 @@ static int parse_sockets(struct pctx *c, yaml_node_t *n, struct cg_sockets *s)
 }
 
 /* The name ends up in paths, map names and logs: keep it boring. */
-static int parse_name(struct pctx *c, const yaml_node_t *n, char *out)
+static int parse_name(struct pctx *c, const struct ynode *n, char *out)
 {
 	char t[SHOW_MAX];
-	const char *s;
-	size_t len, i;
+	uint32_t i;
 
 	if (n->type != YAML_SCALAR_NODE)
-		return perr(c, n->start_mark, "'policy' must be a name, not %s", kind(n));
-	s = (const char *)n->data.scalar.value;
-	len = n->data.scalar.length;
-	if (!len)
-		return perr(c, n->start_mark, "policy name is empty");
-	if (len >= CG_POLICY_NAME_MAX)
-		return perr(c, n->start_mark, "policy name is %zu characters; the limit is %d", len,
+		return perr(c, n, "'policy' must be a name, not %s", kind(n));
+	if (!n->len)
+		return perr(c, n, "policy name is empty");
+	if (n->len >= CG_POLICY_NAME_MAX)
+		return perr(c, n, "policy name is %u characters; the limit is %d", n->len,
 			    CG_POLICY_NAME_MAX - 1);
-	for (i = 0; i < len; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
-			    s[i]) || !s[i])
-			return perr(c, n->start_mark,
+	for (i = 0; i < n->len; i++)
+		if (!n->u.s[i] ||
+		    !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
+			    n->u.s[i]))
+			return perr(c, n,
 				    "invalid character in policy name '%s'; use A-Z a-z 0-9 _ . -",
 				    show(n, t));
-	memcpy(out, s, len);
-	out[len] = '\0';
+	memcpy(out, n->u.s, n->len);
+	out[n->len] = '\0';
 	return 0;
 }
 
@@ -704,28 +963,27 @@ static const char *const top_keys[] = {
 };
 static const struct keyset top_ks = { "at top level", top_keys, NULL, NULL };
 
-static bool is_null(const yaml_node_t *n)
+static bool is_null(const struct ynode *n)
 {
-	return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	       (n->data.scalar.length == 0 || sc_is(n, "~") || sc_is(n, "null"));
+	return n->type == YAML_SCALAR_NODE && n->plain &&
+	       (n->len == 0 || sc_is(n, "~") || sc_is(n, "null"));
 }
 
-static int parse_root(struct pctx *c, yaml_node_t *root, struct cg_policy *p)
+static int parse_root(struct pctx *c, const struct ynode *root, struct cg_policy *p)
 {
-	yaml_node_t *key[KEYS_MAX] = { 0 }, *val[KEYS_MAX] = { 0 };
+	fields_t key = { 0 }, val = { 0 };
 	int rc;
 
 	if (is_null(root))
-		return perr(c, root->start_mark, "empty policy");
+		return perr(c, root, "empty policy");
 	if (root->type != YAML_MAPPING_NODE)
-		return perr(c, root->start_mark,
-			    "a policy must be a mapping starting with 'policy: NAME', not %s",
+		return perr(c, root, "a policy must be a mapping starting with 'policy: NAME', not %s",
 			    kind(root));
 	rc = collect(c, root, &top_ks, key, val);
 	if (rc)
 		return rc;
 	if (!val[TK_POLICY])
-		return perr(c, root->start_mark, "missing required key 'policy' (the policy name)");
+		return perr(c, root, "missing required key 'policy' (the policy name)");
 	rc = parse_name(c, val[TK_POLICY], p->name);
 	if (!rc && val[TK_MODE])
 		rc = parse_u8_enum(c, val[TK_MODE], "mode", mode_names, &p->mode);
@@ -740,68 +998,19 @@ static int parse_root(struct pctx *c, yaml_node_t *root, struct cg_policy *p)
 	return rc;
 }
 
-/* Reader (encoding) errors carry a byte offset, not a mark. */
-static yaml_mark_t offset_mark(const char *buf, size_t len, size_t off)
-{
-	yaml_mark_t m = { 0 };
-	size_t i;
-
-	for (i = 0; i < off && i < len; i++) {
-		if (buf[i] == '\n') {
-			m.line++;
-			m.column = 0;
-		} else {
-			m.column++;
-		}
-	}
-	return m;
-}
-
-static int yaml_fail(struct pctx *c, const yaml_parser_t *y, const char *buf, size_t len)
-{
-	yaml_mark_t m = y->problem_mark;
-
-	if (y->error == YAML_MEMORY_ERROR)
-		return ferr(c->err, c->errlen, -ENOMEM, "%s: out of memory", c->src);
-	if (y->error == YAML_READER_ERROR)
-		m = offset_mark(buf, len, y->problem_offset);
-	if (y->context)
-		return perr(c, m, "YAML syntax error: %s (%s at %zu:%zu)",
-			    y->problem ? y->problem : "?", y->context, y->context_mark.line + 1,
-			    y->context_mark.column + 1);
-	return perr(c, m, "YAML syntax error: %s", y->problem ? y->problem : "unknown problem");
-}
-
-/* A policy holds exactly one document; a second one is a mistake (usually a stray ---)
- * that we must not silently ignore. */
-static int check_single(struct pctx *c, yaml_parser_t *y, const char *buf, size_t len)
-{
-	yaml_document_t extra;
-	int rc = 0;
-
-	if (!yaml_parser_load(y, &extra))
-		return yaml_fail(c, y, buf, len);
-	if (yaml_document_get_root_node(&extra))
-		rc = perr(c, extra.start_mark,
-			  "multiple YAML documents; a policy file holds exactly one");
-	yaml_document_delete(&extra);
-	return rc;
-}
-
 static int build(struct pctx *c, struct cg_policy **out)
 {
-	yaml_node_t *root = yaml_document_get_root_node(c->doc);
 	struct cg_policy *p;
 	int rc;
 
-	if (!root)
-		return perr(c, c->doc->start_mark, "empty policy");
+	if (!c->t->have_root)
+		return perr_at(c, 0, 0, "empty policy");
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->sockets.raw = -1;
 	memcpy(p->source, c->src, strnlen(c->src, sizeof(p->source) - 1));
-	rc = parse_root(c, root, p);
+	rc = parse_root(c, node_at(c, c->t->root), p);
 	if (rc) {
 		cg_policy_free(p);
 		return rc;
@@ -813,10 +1022,9 @@ static int build(struct pctx *c, struct cg_policy **out)
 int cg_policy_parse_buf(const char *source, const char *buf, size_t len,
 			struct cg_policy **out, char *err, size_t errlen)
 {
-	struct pctx c = { source ? source : "<policy>", NULL, err, errlen };
+	struct tree t = { 0 };
+	struct pctx c = { source ? source : "<policy>", &t, err, errlen };
 	struct cg_policy *p = NULL;
-	yaml_document_t doc;
-	yaml_parser_t y;
 	int rc;
 
 	if (!out || (!buf && len))
@@ -824,20 +1032,10 @@ int cg_policy_parse_buf(const char *source, const char *buf, size_t len,
 	if (len > CG_POLICY_FILE_MAX)
 		return ferr(err, errlen, -EINVAL, "%s: policy is %zu bytes; the limit is %u MiB",
 			    c.src, len, CG_POLICY_FILE_MAX >> 20);
-	if (!yaml_parser_initialize(&y))
-		return ferr(err, errlen, -ENOMEM, "%s: out of memory", c.src);
-	yaml_parser_set_input_string(&y, (const unsigned char *)(buf ? buf : ""), len);
-	if (!yaml_parser_load(&y, &doc)) {
-		rc = yaml_fail(&c, &y, buf, len);
-		goto out_parser;
-	}
-	c.doc = &doc;
-	rc = yaml_document_get_root_node(&doc) ? check_single(&c, &y, buf, len) : 0;
+	rc = load_tree(&c, buf, len);
 	if (!rc)
 		rc = build(&c, &p);
-	yaml_document_delete(&doc);
-out_parser:
-	yaml_parser_delete(&y);
+	tree_free(&t);
 	if (rc)
 		return rc;
 	if (err && errlen)

@@ -76,6 +76,9 @@ struct cg_direction {
 struct cg_sockets {
 	int8_t raw;			/* -1 unset, else enum cg_action */
 	uint64_t deny_families;		/* bit N set: AF N denied */
+	/* families.if_unavailable: warn (1) applies the policy without the
+	 * family denial where no layer can enforce it; refuse (0) does not. */
+	uint8_t families_best_effort;
 	uint8_t bind_default;		/* enum cg_action */
 	uint32_t nbind_allow, nbind_deny;
 	struct cg_port_range *bind_allow;

@@ -23,7 +23,7 @@ serve udp-recv 10.210.0.3 5000 1000 "$T/b"
 	ip netns exec cgg-it-c "$TRAFFIC" udp-send 10.210.0.3 5000 11 > "$T/run.json"
 wait
 expect_eq "run: denied datagrams received" "$(kv received "$(cat "$T/b")")" 0
-expect_eq "run: drop counter printed at exit" "$(grep '^{' "$T/run.json" | jq .egress.drop.packets)" 11
+expect_eq "run: denial counter printed at exit" "$(grep '^{' "$T/run.json" | jq .operations.sendmsg.denied)" 11
 expect_eq "run: exit status passed on" "$("$CGG" run --policy baseline -- sh -c 'exit 7' >/dev/null; echo $?)" 7
 expect_eq "run: missing command exit status" "$("$CGG" run --policy baseline -- /nonexistent/cmd >/dev/null 2>&1; echo $?)" 127
 [ -d "$CG2/cgguard/it-run" ] && fail "run: transient cgroup left behind" || pass "run: transient cgroup removed"
@@ -38,6 +38,7 @@ wait
 expect_eq "audit: would-be-denied datagrams arrive" "$(kv received "$(cat "$T/c")")" 13
 expect_eq "audit: counted as audit" "$(stat_get "$CG" egress audit packets)" 13
 expect_eq "audit: not counted as drop" "$(stat_get "$CG" egress drop packets)" 0
+expect_eq "audit: socket layer counts audit too" "$(stat_get "$CG" operations sendmsg audit)" 13
 expect_eq "audit: allowed counted as pass" "$(stat_get "$CG" egress pass packets)" 4
 expect_eq "audit: list shows mode" "$("$CGG" list --json | jq -r '.[] | select(.cgroup=="/cgguard-it/audit") | .mode')" audit
 finish

@@ -50,7 +50,7 @@ expect_eq "allowed datagrams received (none lost)" "$(kv received "$(cat "$T/a")
 expect_eq "denied datagrams received" "$(kv received "$(cat "$T/b")")" 0
 expect_eq "TCP flow across swaps" "$(kv result "$(cat "$T/ct")")" ok
 expect_eq "TCP bytes received" "$(kv bytes "$(cat "$T/t")")" 2000000000
-expect_eq "drop counter = denied datagrams" "$(stat_get "$CG" egress drop packets)" $N
+expect_eq "denial counter = denied datagrams" "$(stat_get "$CG" operations sendmsg denied)" $N
 expect_eq "slots in use after swaps (one policy)" \
 	"$("$CGG" list --json | jq '[.[].policy] | unique | length')" 1
 finish

@@ -46,7 +46,10 @@ expect_eq "sender sees EPERM on denied host" "$(kv errno "$r2")" EPERM
 expect_eq "sender sees every denied send fail" "$(kv failed "$r3")" 30
 expect_eq "allowed sends all succeed" "$(kv sent "$r1")/$(kv sent "$r4")" 50/10
 expect_eq "egress pass packets" "$(stat_get "$CG" egress pass packets)" 60
-expect_eq "egress drop packets" "$(stat_get "$CG" egress drop packets)" 65
+# Denied sendto()s stop at the socket layer: EPERM, and no packet exists.
+expect_eq "sendmsg denials (socket layer)" "$(stat_get "$CG" operations sendmsg denied)" 65
+expect_eq "sendmsg allowed (socket layer)" "$(stat_get "$CG" operations sendmsg allowed)" 60
+expect_eq "egress drop packets (none reached the packet layer)" "$(stat_get "$CG" egress drop packets)" 0
 # 50 v4 + 10 v6 datagrams of 64 B payload: 50*(20+8+64) + 10*(40+8+64)
 expect_eq "egress pass bytes" "$(stat_get "$CG" egress pass bytes)" $((50*92 + 10*112))
 expect_eq "ingress packets (none expected)" "$(stat_get "$CG" ingress pass packets)" 0
@@ -62,9 +65,23 @@ wait
 expect_eq "allowed TCP flow result" "$(kv result "$t1")" ok
 expect_eq "allowed TCP bytes received" "$(kv bytes "$(cat "$T/t1")")" 1000000
 expect_eq "denied TCP connect result" "$(kv result "$t2")" connect_failed
+expect_eq "denied TCP connect errno (socket layer)" "$(kv errno "$t2")" EPERM
 expect_eq "denied TCP connections accepted" "$(kv connections "$(cat "$T/t2")")" 0
 in=$(stat_get "$CG" ingress pass packets)
 [ "$in" -gt 0 ] && pass "TCP replies counted on ingress ($in)" || fail "no ingress packets counted for TCP"
+
+# --- a socket connected before attach: only the packet layer can stop it ----
+CG2B=$(make_cg traffic-pre)
+serve udp-recv 10.210.0.3 5001 1500 "$T/pre"
+rm -f "$T/go"
+client "$CG2B" udp-wait 10.210.0.3 5001 17 "$T/go" > "$T/prec" &
+for _ in $(seq 100); do grep -q connected "$T/prec" && break; sleep 0.02; done
+"$CGG" attach --cgroup "$CG2B" --policy "$T/p.yaml" || fail "attach pre"
+touch "$T/go"
+wait
+expect_eq "pre-attach socket: datagrams received" "$(kv received "$(cat "$T/pre")")" 0
+expect_eq "pre-attach socket: packet-layer drops" "$(stat_get "$CG2B" egress drop packets)" 17
+expect_eq "pre-attach socket: no sendmsg verdict (connected)" "$(stat_get "$CG2B" operations sendmsg denied)" 0
 
 # --- requested vs enforced, and detach ---------------------------------------
 expect_eq "list says enforced" "$("$CGG" list --json | jq -r --arg p "${CG#$CG2}" '.[] | select(.cgroup==$p) | .layers.packet.egress.enforced')" true

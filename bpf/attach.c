@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Links, bindings, attach/detach/swap, status and counters.
+ *
+ * Every hook of cg_hooks[] that this kernel loaded gets one bpf_link per
+ * guarded cgroup, pinned as link/<cgid>-<hook>.  The binding (which slot
+ * the cgroup enforces) lives in the cgroup storage of each attachment, so
+ * a swap is one atomic value update per attach type.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "loader_int.h"
+#include "probe.h"
+#include "../cgroup/cgroup.h"
+#include "../lib/err.h"
+
+static void link_pin(char *buf, size_t len, __u64 cgid, int hook)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%llu-%s", (unsigned long long)cgid,
+		 cg_hooks[hook].name);
+	pin_path(buf, len, "link", name);
+}
+
+/* 1 if our link for (cgid, hook) is pinned and still on the cgroup. */
+static int link_alive(__u64 cgid, int hook)
+{
+	struct bpf_link_info li = {};
+	__u32 len = sizeof(li);
+	char p[256];
+	int fd, ok;
+
+	link_pin(p, sizeof(p), cgid, hook);
+	fd = bpf_obj_get(p);
+	if (fd < 0)
+		return 0;
+	ok = !bpf_obj_get_info_by_fd(fd, &li, &len) &&
+	     li.type == BPF_LINK_TYPE_CGROUP && li.cgroup.cgroup_id == cgid;
+	close(fd);
+	return ok;
+}
+
+static int ensure_link(struct cg_guard *g, int cgfd, __u64 cgid, int hook,
+		       int *created)
+{
+	char p[256], what[96];
+	int fd, err;
+
+	*created = 0;
+	if (link_alive(cgid, hook))
+		return 0;
+	link_pin(p, sizeof(p), cgid, hook);
+	unlink(p);	/* a dead link from a removed cgroup of the same id */
+	fd = bpf_link_create(g->prog_fd[hook], cgfd,
+			     cg_hooks[hook].attach_type, NULL);
+	snprintf(what, sizeof(what), "attaching the %s program",
+		 cg_hooks[hook].name);
+	if (fd < 0)
+		return bpf_err(-errno, what);
+	err = bpf_obj_pin(fd, p) ? -errno : 0;
+	if (err) {
+		bpf_link_detach(fd);
+		close(fd);
+		return bpf_err(err, "pinning the cgroup link");
+	}
+	close(fd);
+	*created = 1;
+	return 0;
+}
+
+static void drop_link(__u64 cgid, int hook)
+{
+	char p[256];
+	int fd;
+
+	link_pin(p, sizeof(p), cgid, hook);
+	fd = bpf_obj_get(p);
+	if (fd >= 0) {
+		/* Detach now, even if another process still holds the fd. */
+		bpf_link_detach(fd);
+		close(fd);
+	}
+	unlink(p);
+}
+
+static void storage_key(__u64 cgid, int hook, struct bpf_cgroup_storage_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->cgroup_inode_id = cgid;
+	k->attach_type = cg_hooks[hook].attach_type;
+}
+
+static int bind_slot(struct cg_guard *g, __u64 cgid, int hook, __u32 slot)
+{
+	struct bpf_cgroup_storage_key k;
+	struct cg_binding b = {};
+
+	storage_key(cgid, hook, &k);
+	if (bpf_map_lookup_elem(g->map_fd[CG_MAP_BINDING], &k, &b))
+		return bpf_err(-errno, "reading the cgroup binding");
+	b.slot = slot;
+	b.gen++;
+	/* Replaces the whole value at once: programs see old or new slot. */
+	if (bpf_map_update_elem(g->map_fd[CG_MAP_BINDING], &k, &b, BPF_ANY))
+		return bpf_err(-errno, "binding the cgroup to its policy");
+	return 0;
+}
+
+static int read_binding(struct cg_guard *g, __u64 cgid, int hook, __u32 *slot)
+{
+	struct bpf_cgroup_storage_key k;
+	struct cg_binding b;
+
+	storage_key(cgid, hook, &k);
+	if (bpf_map_lookup_elem(g->map_fd[CG_MAP_BINDING], &k, &b))
+		return -errno;
+	*slot = b.slot;
+	return 0;
+}
+
+/* ---- attach / detach ---------------------------------------------------- */
+
+/* Links every available hook, then binds them all to @slot. */
+static int attach_links(struct cg_guard *g, const struct cg_cgroup *cg,
+			__u32 slot)
+{
+	int created[CG_HOOK_MAX] = {}, cgfd, h, err = 0;
+
+	cgfd = open(cg->abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgfd < 0)
+		return cg_seterr(-errno, "cannot open cgroup %s: %m", cg->abs);
+	for (h = 0; h < CG_HOOK_MAX && !err; h++)
+		if (g->prog_fd[h] >= 0)
+			err = ensure_link(g, cgfd, cg->id, h, &created[h]);
+	/* Bind only once every link exists: all layers switch together. */
+	for (h = 0; h < CG_HOOK_MAX && !err; h++)
+		if (g->prog_fd[h] >= 0)
+			err = bind_slot(g, cg->id, h, slot);
+	if (err)
+		for (h = 0; h < CG_HOOK_MAX; h++)
+			if (created[h])
+				drop_link(cg->id, h);
+	close(cgfd);
+	return err;
+}
+
+static void drop_links(__u64 cgid)
+{
+	int h;
+
+	for (h = 0; h < CG_HOOK_MAX; h++)
+		drop_link(cgid, h);
+}
+
+/* Refuses, or allows degraded, a policy needing layers we lack. */
+static int check_layers(struct cg_guard *g, const struct cg_policy *p,
+			unsigned flags, int *degraded)
+{
+	struct cg_info info = {};
+	__u32 zero = 0;
+
+	unsigned wants = cg_policy_wants(p);
+
+	*degraded = 0;
+	if (!(wants & CG_WANT_LSM) || cg_guard_has_lsm(g))
+		return 0;
+	bpf_map_lookup_elem(g->map_fd[CG_MAP_INFO], &zero, &info);
+	if ((wants & CG_NEED_LSM) && !(flags & CG_ATTACH_FAIL_OPEN))
+		return cg_seterr(-EOPNOTSUPP, "policy '%s' needs the BPF LSM "
+			"layer (sockets.families beyond inet/inet6, or "
+			"on_violation: kill), which this kernel refused: %s%s; "
+			"refusing (fail mode closed; use fail open to apply "
+			"the rest)", p->name, info.lsm_err ?
+			strerror(-info.lsm_err) : "not loaded",
+			info.lsm_err == -EPERM ? " (BPF LSM needs "
+			"lsm=...,bpf on the kernel command line)" : "");
+	*degraded = 1;
+	info.degraded++;
+	bpf_map_update_elem(g->map_fd[CG_MAP_INFO], &zero, &info, BPF_ANY);
+	return 0;
+}
+
+static int compile_all(const struct cg_policy *p, struct cg_compiled *c,
+		       struct cg_sockcfg *sc)
+{
+	char perr[CG_ERR_MAX];
+	int err = cg_policy_compile(p, c, perr, sizeof(perr));
+
+	if (!err) {
+		err = cg_sockcfg_compile(p, sc, perr, sizeof(perr));
+		if (err)
+			cg_compiled_free(c);
+	}
+	if (err)
+		return cg_seterr(err, "%s", err == -EINVAL ? perr :
+				 "compiling policy: out of memory");
+	return 0;
+}
+
+static int record(struct cg_guard *g, const struct cg_cgroup *cg,
+		  const struct cg_cgroup_meta *old, int had_old, __u32 slot,
+		  unsigned flags, int degraded)
+{
+	struct cg_cgroup_meta cm = had_old ? *old : (struct cg_cgroup_meta){};
+	struct timespec ts;
+
+	cm.slot = slot;
+	cm.flags = (flags & CG_ATTACH_FAIL_OPEN ? CG_CGF_FAIL_OPEN : 0) |
+		   (degraded ? CG_CGF_DEGRADED : 0);
+	if (!had_old) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		cm.attached_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	}
+	memcpy(cm.path, cg->rel, strlen(cg->rel) + 1);
+	if (bpf_map_update_elem(g->map_fd[CG_MAP_CGROUPS], &cg->id, &cm,
+				BPF_ANY))
+		return bpf_err(-errno, "recording the guarded cgroup");
+	return 0;
+}
+
+int cg_guard_attach(struct cg_guard *g, const char *cgpath,
+		    const struct cg_policy *p, unsigned flags, int *degraded)
+{
+	struct cg_cgroup_meta old = {};
+	struct cg_compiled c;
+	struct cg_sockcfg sc;
+	struct cg_cgroup cg;
+	__u32 slot = 0;
+	int err, fresh = 0, had_old, deg = 0;
+
+	err = cg_cgroup_resolve(cgpath, &cg);
+	if (err)
+		return err;
+	if (strlen(cg.rel) >= sizeof(old.path))
+		return cg_seterr(-ENAMETOOLONG, "cgroup path %s is longer than "
+				 "%zu bytes", cg.rel, sizeof(old.path) - 1);
+	err = check_layers(g, p, flags, &deg);
+	if (!err)
+		err = compile_all(p, &c, &sc);
+	if (err)
+		return err;
+	had_old = !bpf_map_lookup_elem(g->map_fd[CG_MAP_CGROUPS], &cg.id, &old);
+	err = find_slot(g, &c, p, &slot, &fresh);
+	if (!err && fresh)
+		err = claim_slot(g, slot, &c, &sc, p);
+	cg_compiled_free(&c);
+	if (err)
+		return err;
+	err = attach_links(g, &cg, slot);
+	if (!err) {
+		err = record(g, &cg, &old, had_old, slot, flags, deg);
+		if (err && had_old)	/* roll back to exactly what was there */
+			attach_links(g, &cg, old.slot);
+		else if (err)
+			drop_links(cg.id);
+	}
+	if (err) {
+		if (fresh)
+			gc_slot(g, slot);
+		return err;
+	}
+	if (had_old && old.slot != slot)
+		gc_slot(g, old.slot);
+	if (degraded)
+		*degraded = deg;
+	return 0;
+}
+
+/* Finds a guarded cgroup by its recorded path (for removed cgroups). */
+static int find_by_path(struct cg_guard *g, const char *path, __u64 *cgid)
+{
+	struct cg_cgroup_meta cm;
+	char mnt[PATH_MAX];
+	const char *rel = path;
+	__u64 k, *prev = NULL;
+
+	if (!cg_cgroup2_mount(mnt, sizeof(mnt)) &&
+	    !strncmp(path, mnt, strlen(mnt)))
+		rel = path + strlen(mnt);
+	while (!bpf_map_get_next_key(g->map_fd[CG_MAP_CGROUPS], prev, &k)) {
+		if (!bpf_map_lookup_elem(g->map_fd[CG_MAP_CGROUPS], &k, &cm) &&
+		    (!strcmp(cm.path, rel) ||
+		     (rel[0] != '/' && !strcmp(cm.path + 1, rel)))) {
+			*cgid = k;
+			return 0;
+		}
+		prev = &k;
+	}
+	return -ENOENT;
+}
+
+int cg_guard_detach(struct cg_guard *g, const char *cgpath, __u64 cgid)
+{
+	struct cg_cgroup_meta cm;
+	struct cg_cgroup cg;
+	int had_meta, h, linked = 0;
+	char p[256];
+
+	if (cgpath) {
+		if (cg_cgroup_resolve(cgpath, &cg) == 0)
+			cgid = cg.id;
+		else if (find_by_path(g, cgpath, &cgid))
+			return cg_seterr(-ENOENT, "%s", cg_lasterr());
+	}
+	had_meta = !bpf_map_lookup_elem(g->map_fd[CG_MAP_CGROUPS], &cgid, &cm);
+	for (h = 0; h < CG_HOOK_MAX; h++) {
+		link_pin(p, sizeof(p), cgid, h);
+		linked |= !access(p, F_OK);
+	}
+	if (!had_meta && !linked)
+		return cg_seterr(-ENOENT, "cgroup %s is not guarded by cgguard",
+				 cgpath ? cgpath : "(id)");
+	drop_links(cgid);
+	if (had_meta) {
+		bpf_map_delete_elem(g->map_fd[CG_MAP_CGROUPS], &cgid);
+		gc_slot(g, cm.slot);
+	}
+	return 0;
+}
+
+/* ---- status and counters ------------------------------------------------- */
+
+static int prog_on_cgroup(int cgfd, int hook, __u32 prog_id)
+{
+	__u32 ids[64], cnt = 64, flags = 0, i;
+	int found = 0;
+
+	if (!bpf_prog_query(cgfd, cg_hooks[hook].attach_type, 0, &flags, ids,
+			    &cnt))
+		for (i = 0; i < cnt; i++)
+			found |= ids[i] == prog_id;
+	return found;
+}
+
+int cg_guard_status(struct cg_guard *g, __u64 cgid, struct cg_status *st)
+{
+	char abs[PATH_MAX];
+	uint64_t id;
+	int h, cgfd = -1;
+
+	memset(st, 0, sizeof(*st));
+	st->cgid = cgid;
+	if (bpf_map_lookup_elem(g->map_fd[CG_MAP_CGROUPS], &cgid, &st->meta))
+		return -ENOENT;
+	bpf_map_lookup_elem(g->map_fd[CG_MAP_SLOTS], &st->meta.slot, &st->slot);
+	if (cg_cgroup_abs(st->meta.path, abs, sizeof(abs)) == 0 &&
+	    cg_cgroup_id(abs, &id) == 0 && id == cgid) {
+		st->cgroup_exists = 1;
+		cgfd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	for (h = 0; h < CG_HOOK_MAX; h++) {
+		st->available[h] = g->prog_fd[h] >= 0;
+		if (!st->available[h])
+			continue;
+		st->linked[h] = link_alive(cgid, h);
+		st->enforced[h] = cgfd >= 0 &&
+				  prog_on_cgroup(cgfd, h, g->prog_id[h]);
+		if (st->enforced[h])
+			read_binding(g, cgid, h, &st->bound_slot[h]);
+	}
+	if (cgfd >= 0)
+		close(cgfd);
+	return 0;
+}
+
+static int cmp_status(const void *a, const void *b)
+{
+	return strcmp(((const struct cg_status *)a)->meta.path,
+		      ((const struct cg_status *)b)->meta.path);
+}
+
+int cg_guard_foreach(struct cg_guard *g, cg_status_cb cb, void *ctx)
+{
+	struct cg_status *all = NULL;
+	size_t n = 0, cap = 0, i;
+	__u64 k, *prev = NULL;
+	int err = 0;
+
+	while (!bpf_map_get_next_key(g->map_fd[CG_MAP_CGROUPS], prev, &k)) {
+		if (n == cap) {
+			void *t = realloc(all, (cap = cap ? cap * 2 : 16) *
+					  sizeof(*all));
+			if (!t) {
+				free(all);
+				return -ENOMEM;
+			}
+			all = t;
+		}
+		if (!cg_guard_status(g, k, &all[n]))
+			n++;
+		prev = &k;
+	}
+	if (n)
+		qsort(all, n, sizeof(*all), cmp_status);
+	for (i = 0; i < n && !err; i++)
+		err = cb(&all[i], ctx);
+	free(all);
+	return err;
+}
+
+int cg_guard_counters(struct cg_guard *g, __u64 cgid, int hook,
+		      struct cg_counters *out)
+{
+	struct bpf_cgroup_storage_key k;
+	size_t stride = (sizeof(struct cg_counters) + 7) & ~7UL;
+	struct cg_counters *pc;
+	int cpu, i, err = 0;
+
+	memset(out, 0, sizeof(*out));
+	pc = calloc(g->ncpus, stride);
+	if (!pc)
+		return -ENOMEM;
+	storage_key(cgid, hook, &k);
+	if (bpf_map_lookup_elem(g->map_fd[CG_MAP_COUNTERS], &k, pc)) {
+		err = -errno;
+		goto out;
+	}
+	for (cpu = 0; cpu < g->ncpus; cpu++) {
+		const struct cg_counters *c = (void *)((char *)pc + cpu * stride);
+
+		for (i = 0; i < CG_NR_RES; i++) {
+			out->pkts[i] += c->pkts[i];
+			out->bytes[i] += c->bytes[i];
+		}
+		out->unparsed += c->unparsed;
+	}
+out:
+	free(pc);
+	return err;
+}
+
+int cg_guard_rule_hits(struct cg_guard *g, __u32 slot, __u64 *hits)
+{
+	__u64 *pc = calloc(g->ncpus, sizeof(__u64));
+	__u32 i, idx;
+	int cpu;
+
+	if (!pc)
+		return -ENOMEM;
+	for (i = 0; i < CG_RULES_PER_SLOT; i++) {
+		hits[i] = 0;
+		idx = slot * CG_RULES_PER_SLOT + i;
+		if (bpf_map_lookup_elem(g->map_fd[CG_MAP_RULE_HITS], &idx, pc))
+			continue;
+		for (cpu = 0; cpu < g->ncpus; cpu++)
+			hits[i] += pc[cpu];
+	}
+	free(pc);
+	return 0;
+}

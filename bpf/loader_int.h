@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Internal to the loader (loader.c, attach.c). */
+#ifndef CGGUARD_LOADER_INT_H
+#define CGGUARD_LOADER_INT_H
+
+#include <stddef.h>
+#include "loader.h"
+
+int bpf_err(int err, const char *what);
+void pin_path(char *buf, size_t len, const char *kind, const char *name);
+/* Writes the compiled policy and socket config into a free slot. */
+int claim_slot(struct cg_guard *g, __u32 slot, const struct cg_compiled *c,
+	       const struct cg_sockcfg *sc, const struct cg_policy *p);
+int find_slot(struct cg_guard *g, const struct cg_compiled *c,
+	      const struct cg_policy *p, __u32 *slot, int *fresh);
+/* Releases @slot if no guarded cgroup refers to it any more. */
+void gc_slot(struct cg_guard *g, __u32 slot);
+
+#endif

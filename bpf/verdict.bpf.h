@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Verdict helpers shared by every layer: build an LPM key, judge it
+ * against the compiled entry, count the result.  Included by guard.bpf.c
+ * and lsm.bpf.c after maps.bpf.h.
+ */
+#ifndef CGGUARD_VERDICT_BPF_H
+#define CGGUARD_VERDICT_BPF_H
+
+#define AF_INET		2
+#define AF_INET6	10
+#define SOCK_RAW	3
+
+/* What one packet or socket operation is judged on. */
+struct pkt {
+	struct cg_lpm_key key;	/* peer address: daddr egress, saddr ingress */
+	__u8 proto;
+	__u8 parsed;		/* 0: L4 unknown (fragment, truncated, ...) */
+	__u16 port;		/* destination port, host order; 0 if none */
+};
+
+struct verdict {
+	__u8 action;
+	__u8 flags;		/* CG_F_* of the entry */
+	__u16 rule;
+};
+
+/* IPv4-mapped IPv6 (::ffff:a.b.c.d) is judged as IPv4. */
+static __always_inline void unmap_v4(struct pkt *p)
+{
+	__u32 *w = (__u32 *)p->key.addr;
+
+	if (w[0] || w[1] || w[2] != bpf_htonl(0xffff))
+		return;
+	w[0] = w[3];
+	w[1] = w[2] = w[3] = 0;
+	p->key.family = CG_FAM_V4;
+	p->key.prefixlen = CG_LPM_HDR_BITS + 32;
+}
+
+static __always_inline void set_v4(struct pkt *p, __u32 addr)
+{
+	p->key.family = CG_FAM_V4;
+	p->key.prefixlen = CG_LPM_HDR_BITS + 32;
+	__builtin_memcpy(p->key.addr, &addr, 4);
+}
+
+static __always_inline void set_v6(struct pkt *p, const void *addr)
+{
+	p->key.family = CG_FAM_V6;
+	p->key.prefixlen = CG_LPM_HDR_BITS + 128;
+	__builtin_memcpy(p->key.addr, addr, 16);
+	unmap_v4(p);
+}
+
+/* First matching range decides, else the entry's fallback. */
+static __always_inline void judge(const struct cg_lpm_val *v,
+				  const struct pkt *p, struct verdict *vd)
+{
+	int i;
+
+	vd->action = v->action;
+	vd->rule = v->rule;
+	vd->flags = v->flags;
+	for (i = 0; i < CG_MAX_RANGES; i++) {
+		const struct cg_range *r = &v->r[i];
+
+		if (i >= v->nranges)
+			break;
+		if (r->proto == p->proto && p->port >= r->lo &&
+		    p->port <= r->hi) {
+			vd->action = r->action;
+			vd->rule = r->rule;
+			return;
+		}
+	}
+}
+
+/* Looks @p up in @slot/@dir; a miss is a deny (fail closed): every slot
+ * has a /0 entry per family, so a miss means the slot is being torn down
+ * or the state is corrupt. */
+static __always_inline void decide(__u32 slot, int dir, struct pkt *p,
+				   struct verdict *vd)
+{
+	struct cg_lpm_val *v;
+
+	p->key.slot = slot < CG_MAX_SLOTS ? slot : CG_SLOT_UNBOUND;
+	p->key.dir = dir;
+	v = bpf_map_lookup_elem(&cg_lpm, &p->key);
+	if (!v) {
+		vd->action = CG_ACT_DENY_V;
+		vd->rule = CG_RULE_UNPARSED;
+		vd->flags = 0;
+		return;
+	}
+	if (!p->parsed && (v->flags & CG_F_DEFAULT_DENY)) {
+		/* design.md: unclassifiable packets follow a deny default. */
+		vd->action = CG_ACT_DENY_V;
+		vd->rule = CG_RULE_UNPARSED;
+		vd->flags = v->flags;
+		return;
+	}
+	judge(v, p, vd);
+}
+
+/* CG_RES_* for an action under a mode. */
+static __always_inline int result_of(__u8 action, int audit)
+{
+	if (action == CG_ACT_ALLOW_V)
+		return CG_RES_PASS;
+	return audit ? CG_RES_AUDIT : CG_RES_DROP;
+}
+
+static __always_inline void count_rule(__u32 slot, __u16 rule, __u32 n)
+{
+	__u32 idx;
+	__u64 *hits;
+
+	if (rule >= CG_RULES_PER_SLOT || slot >= CG_MAX_SLOTS)
+		return;
+	idx = slot * CG_RULES_PER_SLOT + rule;
+	hits = bpf_map_lookup_elem(&cg_rule_hits, &idx);
+	if (hits)
+		*hits += n;
+}
+
+/* Counts into the per-CPU storage of the running attachment. */
+static __always_inline void count_storage(int res, __u32 n, __u32 bytes,
+					  int unparsed)
+{
+	struct cg_counters *c = bpf_get_local_storage(&cg_counters, 0);
+
+	c->pkts[res] += n;
+	c->bytes[res] += bytes;
+	if (unparsed)
+		c->unparsed += n;
+}
+
+static __always_inline __u32 bound_slot(void)
+{
+	struct cg_binding *b = bpf_get_local_storage(&cg_binding, 0);
+
+	/* An unbound attachment (slot 0) gets the reserved deny-all slot. */
+	return b->slot < CG_MAX_SLOTS ? b->slot : CG_SLOT_UNBOUND;
+}
+
+/* bind(): port 0 asks the kernel for an ephemeral port and always passes. */
+static __always_inline __u8 judge_bind(const struct cg_sockcfg *c, __u16 port)
+{
+	int i;
+
+	if (!port)
+		return CG_ACT_ALLOW_V;
+	for (i = 0; i < CG_MAX_BIND_RANGES; i++) {
+		if (i >= c->nbind)
+			break;
+		if (port >= c->bind[i].lo && port <= c->bind[i].hi)
+			return c->bind[i].action;
+	}
+	return c->bind_default;
+}
+
+/* socket(): raw inet sockets and denied families. */
+static __always_inline __u8 judge_create(const struct cg_sockcfg *c,
+					 int family, int type)
+{
+	if (family < 64 && (c->deny_families & (1ULL << family)))
+		return CG_ACT_DENY_V;
+	if (type == SOCK_RAW && (family == AF_INET || family == AF_INET6))
+		return c->raw_action;
+	return CG_ACT_ALLOW_V;
+}
+
+#endif
