@@ -240,7 +240,7 @@ static int read_private_securityfs(struct cg_security *s)
 
 		close(p[0]);
 		if (unshare(CLONE_NEWNS) ||
-		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
 		    mount("securityfs", SECURITYFS, "securityfs",
 			  MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL))
 			_exit(errno & 0xff);

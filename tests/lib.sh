@@ -8,7 +8,14 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CGG=${CGG:-$TOP/cgguard}
 TRAFFIC=${TRAFFIC:-$TOP/.output/cgg_traffic}
 CG2=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
-CGBASE=$CG2/cgguard-it
+# Each test owns its namespaces (cgg-ID-c/-s) and cgroups (cgguard-it/ID),
+# so tests (and concurrent runs of different tests) never clean up each
+# other's state.  ID: the test's file name, cut to fit interface names.
+ID=${CGG_TEST_ID:-$(basename "$0" .sh | tr -cd 'a-z0-9' | cut -c1-6)}
+NS_C=cgg-$ID-c
+NS_S=cgg-$ID-s
+CGBASE=$CG2/cgguard-it/$ID
+CGREL=${CGBASE#$CG2}
 FAILS=0
 
 fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
@@ -29,7 +36,8 @@ kv() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
 
 ns_cleanup() {
 	local n
-	for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^cgg-it-'); do
+	for n in $NS_C $NS_S; do
+		[ -e "/var/run/netns/$n" ] || continue
 		ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null
 		ip netns del "$n" 2>/dev/null
 	done
@@ -46,7 +54,7 @@ cg_cleanup() {
 	done
 }
 
-cleanup_all() { ns_cleanup; cg_cleanup; }
+cleanup_all() { ns_cleanup; cg_cleanup; rmdir "$CG2/cgguard-it" 2>/dev/null; return 0; }
 
 # make_cg NAME: creates $CGBASE/NAME and prints its path
 make_cg() { mkdir -p "$CGBASE/$1" && echo "$CGBASE/$1"; }
@@ -54,26 +62,26 @@ make_cg() { mkdir -p "$CGBASE/$1" && echo "$CGBASE/$1"; }
 # in_cg CGROUP CMD...: runs CMD inside the cgroup (a subshell joins it first)
 in_cg() { local cg=$1; shift; ( echo $BASHPID > "$cg/cgroup.procs" && exec "$@" ); }
 
-# Two namespaces joined by veth: cgg-it-c (client, 10.210.0.1, fd10:210::1)
-# and cgg-it-s (server, 10.210.0.2/.3 and fd10:210::2/::3), plus
+# Two namespaces joined by veth: $NS_C (client, 10.210.0.1, fd10:210::1)
+# and $NS_S (server, 10.210.0.2/.3 and fd10:210::2/::3), plus
 # 169.254.169.254 on the server so the metadata address is ours to test.
 setup_netns() {
 	ns_cleanup
-	ip netns add cgg-it-c && ip netns add cgg-it-s || return 1
-	ip link add cgg-it-c0 netns cgg-it-c type veth peer name cgg-it-s0 netns cgg-it-s || return 1
-	ip -n cgg-it-c link set lo up; ip -n cgg-it-s link set lo up
-	ip -n cgg-it-c addr add 10.210.0.1/24 dev cgg-it-c0
-	ip -n cgg-it-c addr add 169.254.169.1/16 dev cgg-it-c0
-	ip -n cgg-it-c addr add fd10:210::1/64 dev cgg-it-c0 nodad
-	ip -n cgg-it-s addr add 10.210.0.2/24 dev cgg-it-s0
-	ip -n cgg-it-s addr add 10.210.0.3/24 dev cgg-it-s0
-	ip -n cgg-it-s addr add 169.254.169.254/16 dev cgg-it-s0
-	ip -n cgg-it-s addr add fd10:210::2/64 dev cgg-it-s0 nodad
-	ip -n cgg-it-s addr add fd10:210::3/64 dev cgg-it-s0 nodad
-	ip -n cgg-it-c link set cgg-it-c0 up
-	ip -n cgg-it-s link set cgg-it-s0 up
+	ip netns add $NS_C && ip netns add $NS_S || return 1
+	ip link add c$ID netns $NS_C type veth peer name s$ID netns $NS_S || return 1
+	ip -n $NS_C link set lo up; ip -n $NS_S link set lo up
+	ip -n $NS_C addr add 10.210.0.1/24 dev c$ID
+	ip -n $NS_C addr add 169.254.169.1/16 dev c$ID
+	ip -n $NS_C addr add fd10:210::1/64 dev c$ID nodad
+	ip -n $NS_S addr add 10.210.0.2/24 dev s$ID
+	ip -n $NS_S addr add 10.210.0.3/24 dev s$ID
+	ip -n $NS_S addr add 169.254.169.254/16 dev s$ID
+	ip -n $NS_S addr add fd10:210::2/64 dev s$ID nodad
+	ip -n $NS_S addr add fd10:210::3/64 dev s$ID nodad
+	ip -n $NS_C link set c$ID up
+	ip -n $NS_S link set s$ID up
 	# Warm neighbour entries so no test packet waits on ARP/ND.
-	ip netns exec cgg-it-c ping -c1 -W1 10.210.0.2 >/dev/null 2>&1 || true
+	ip netns exec $NS_C ping -c1 -W1 10.210.0.2 >/dev/null 2>&1 || true
 	return 0
 }
 
@@ -81,13 +89,13 @@ setup_netns() {
 # server namespace and waits until it is listening.
 serve() {
 	local out=$5
-	ip netns exec cgg-it-s "$TRAFFIC" "$1" "$2" "$3" "$4" > "$out" &
+	ip netns exec $NS_S "$TRAFFIC" "$1" "$2" "$3" "$4" > "$out" &
 	for _ in $(seq 100); do grep -q ready "$out" 2>/dev/null && return 0; sleep 0.02; done
 	fail "server $1 $2 $3 did not start"
 }
 
 # client CGROUP ARGS...: cgg_traffic in the client namespace inside CGROUP
-client() { local cg=$1; shift; in_cg "$cg" ip netns exec cgg-it-c "$TRAFFIC" "$@"; }
+client() { local cg=$1; shift; in_cg "$cg" ip netns exec $NS_C "$TRAFFIC" "$@"; }
 
 # stat_get CGROUP DIR RESULT FIELD: one counter from `cgguard stats --json`
 stat_get() {

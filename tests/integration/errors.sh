@@ -55,5 +55,5 @@ expect_err "no bpffs mounted" "bpffs is not mounted" unshare -m sh -c "umount /s
 expect_err "no cgroup v2 mounted" "no cgroup v2 hierarchy is mounted" unshare -m sh -c "umount '$CG2' && exec '$CGG' attach --cgroup foo --policy baseline"
 
 # The old policy still holds after every refused change.
-expect_eq "policy after refused changes" "$("$CGG" list --json | jq -r '.[] | select(.cgroup=="/cgguard-it/errors") | .policy')" it-errors
+expect_eq "policy after refused changes" "$("$CGG" list --json | jq -r --arg c "$CGREL/errors" '.[] | select(.cgroup==$c) | .policy')" it-errors
 finish

@@ -11,3 +11,9 @@ int foreign_allow_all(struct __sk_buff *skb)
 }
 
 char LICENSE[] SEC("license") = "GPL";
+
+SEC("cgroup/connect4")
+int foreign_connect_all(struct bpf_sock_addr *ctx)
+{
+	return 1;
+}

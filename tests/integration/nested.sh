@@ -6,11 +6,12 @@
 . "$(dirname "$0")/../lib.sh"
 need_root
 FOREIGN=$TOP/.output/tests/foreign.bpf.o
-PIN=/sys/fs/bpf/cgg-it-foreign
+PIN=/sys/fs/bpf/cgg-$ID-foreign
+PINC=/sys/fs/bpf/cgg-$ID-foreign/foreign_connect_all
 T=$(mktemp -d)
 cleanup() { cleanup_all; rm -rf "$T" "$PIN"; }
 trap cleanup EXIT
-cleanup_all; rm -f "$PIN"
+cleanup_all; rm -rf "$PIN"
 setup_netns || { fail "netns setup"; finish; }
 
 cat > "$T/p.yaml" <<'P'
@@ -34,20 +35,27 @@ expect_eq "counted on the guarded ancestor: pass" "$(stat_get "$PARENT" egress p
 expect_eq "counted on the guarded ancestor: denied" "$(stat_get "$PARENT" operations sendmsg denied)" 8
 
 # A child cgroup attaches an allow-all program of its own (multi mode).
-bpftool prog load "$FOREIGN" "$PIN" type cgroup/skb || fail "load foreign program"
-bpftool cgroup attach "$CHILD" egress pinned "$PIN" multi || fail "attach foreign to child"
+bpftool prog loadall "$FOREIGN" "$PIN" || fail "load foreign programs"
+PINE=$PIN/foreign_allow_all
+bpftool cgroup attach "$CHILD" egress pinned "$PINE" multi || fail "attach foreign egress to child"
+bpftool cgroup attach "$CHILD" connect4 pinned "$PINC" multi || fail "attach foreign connect4 to child"
 serve udp-recv 10.210.0.3 5000 1000 "$T/c"
+serve tcp-recv 10.210.0.3 7000 1000 "$T/tc"
 client "$CHILD" udp-send 10.210.0.3 5000 9 >/dev/null
+tc=$(client "$CHILD" tcp-send 10.210.0.3 7000 100 1000)
 wait
-expect_eq "child's allow-all does not open the denied host" "$(kv received "$(cat "$T/c")")" 0
+expect_eq "child's allow-all does not open the denied host (udp)" "$(kv received "$(cat "$T/c")")" 0
+expect_eq "child's allow-all connect4 does not open it (tcp errno)" "$(kv errno "$tc")" EPERM
+expect_eq "child's allow-all: no connection arrived" "$(kv connections "$(cat "$T/tc")")" 0
+bpftool cgroup detach "$CHILD" connect4 pinned "$PINC"
 
 # Foreign program on the guarded cgroup itself survives our detach.
-bpftool cgroup attach "$PARENT" egress pinned "$PIN" multi || fail "attach foreign to parent"
+bpftool cgroup attach "$PARENT" egress pinned "$PINE" multi || fail "attach foreign to parent"
 "$CGG" detach --cgroup "$PARENT" || fail "detach"
 expect_eq "foreign program still on the parent" "$(bpftool cgroup show "$PARENT" | grep -c foreign_allow)" 1
 expect_eq "cgguard programs left on the parent" "$(bpftool cgroup show "$PARENT" | grep -c 'cg_egress\|cg_ingress')" 0
 expect_eq "foreign program still on the child" "$(bpftool cgroup show "$CHILD" | grep -c foreign_allow)" 1
 expect_eq "link pins left" "$(ls /sys/fs/bpf/cgguard/link | grep -c "^$(stat -c %i "$PARENT")-")" 0
-bpftool cgroup detach "$PARENT" egress pinned "$PIN"
-bpftool cgroup detach "$CHILD" egress pinned "$PIN"
+bpftool cgroup detach "$PARENT" egress pinned "$PINE"
+bpftool cgroup detach "$CHILD" egress pinned "$PINE"
 finish

@@ -20,7 +20,7 @@ sed 's/policy: it-run/policy: it-audit\nmode: audit/' "$T/enf.yaml" > "$T/audit.
 
 serve udp-recv 10.210.0.3 5000 1000 "$T/b"
 "$CGG" run --json --policy "$T/enf.yaml" --cgroup-name it-run -- \
-	ip netns exec cgg-it-c "$TRAFFIC" udp-send 10.210.0.3 5000 11 > "$T/run.json"
+	ip netns exec $NS_C "$TRAFFIC" udp-send 10.210.0.3 5000 11 > "$T/run.json"
 wait
 expect_eq "run: denied datagrams received" "$(kv received "$(cat "$T/b")")" 0
 expect_eq "run: denial counter printed at exit" "$(grep '^{' "$T/run.json" | jq .operations.sendmsg.denied)" 11
@@ -40,5 +40,5 @@ expect_eq "audit: counted as audit" "$(stat_get "$CG" egress audit packets)" 13
 expect_eq "audit: not counted as drop" "$(stat_get "$CG" egress drop packets)" 0
 expect_eq "audit: socket layer counts audit too" "$(stat_get "$CG" operations sendmsg audit)" 13
 expect_eq "audit: allowed counted as pass" "$(stat_get "$CG" egress pass packets)" 4
-expect_eq "audit: list shows mode" "$("$CGG" list --json | jq -r '.[] | select(.cgroup=="/cgguard-it/audit") | .mode')" audit
+expect_eq "audit: list shows mode" "$("$CGG" list --json | jq -r --arg c "$CGREL/audit" '.[] | select(.cgroup==$c) | .mode')" audit
 finish
