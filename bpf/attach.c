@@ -457,3 +457,37 @@ int cg_guard_rule_hits(struct cg_guard *g, __u32 slot, __u64 *hits)
 	free(pc);
 	return 0;
 }
+
+/* ---- garbage collection ------------------------------------------------- */
+
+int cg_guard_gc(struct cg_guard *g, cg_status_cb removed, void *ctx)
+{
+	struct cg_status st;
+	__u64 *ids = NULL, k, *prev = NULL;
+	size_t n = 0, cap = 0, i;
+	int err = 0;
+
+	/* Collect first: detaching while iterating the hash skips keys. */
+	while (!bpf_map_get_next_key(g->map_fd[CG_MAP_CGROUPS], prev, &k)) {
+		if (n == cap) {
+			void *t = realloc(ids, (cap = cap ? 2 * cap : 64) *
+					  sizeof(*ids));
+			if (!t) {
+				free(ids);
+				return -ENOMEM;
+			}
+			ids = t;
+		}
+		ids[n++] = k;
+		prev = &k;
+	}
+	for (i = 0; i < n && !err; i++) {
+		if (cg_guard_status(g, ids[i], &st) || st.cgroup_exists)
+			continue;
+		cg_guard_detach(g, NULL, ids[i]);
+		if (removed)
+			err = removed(&st, ctx);
+	}
+	free(ids);
+	return err;
+}

@@ -106,6 +106,10 @@ typedef int (*cg_status_cb)(const struct cg_status *st, void *ctx);
 int cg_guard_foreach(struct cg_guard *g, cg_status_cb cb, void *ctx);
 int cg_guard_status(struct cg_guard *g, __u64 cgid, struct cg_status *st);
 
+/* Detaches every guarded cgroup whose directory is gone (poststop hooks
+ * are unreliable), calling @removed (may be NULL) for each. */
+int cg_guard_gc(struct cg_guard *g, cg_status_cb removed, void *ctx);
+
 /* Sums the per-CPU counters of a cgroup's attachment of @hook. */
 int cg_guard_counters(struct cg_guard *g, __u64 cgid, int hook,
 		      struct cg_counters *out);

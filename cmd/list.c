@@ -68,7 +68,7 @@ static void list_text(const struct cg_status *st)
 			printf(" %s:n/a", layers[l].name);
 	}
 	if (st->meta.flags & CG_CGF_DEGRADED)
-		printf(" DEGRADED(fail-open)");
+		printf(" DEGRADED(applied without a wanted layer)");
 	printf("\n");
 }
 

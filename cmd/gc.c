@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* cgguard gc: forget guarded cgroups that no longer exist. */
+#include <getopt.h>
+#include "cgguard.h"
+
+static int gc_one(const struct cg_status *st, void *ctx)
+{
+	struct json *j = ctx;
+
+	if (j)
+		jw_str(j, st->meta.path);
+	else
+		printf("removed %s (policy %s): cgroup is gone\n",
+		       st->meta.path, st->slot.name);
+	return 0;
+}
+
+int do_gc(int argc, char **argv)
+{
+	static const struct option opts[] = { COMMON_LONGOPTS, { 0 } };
+	struct cg_guard *g;
+	struct json j;
+	int opt, err;
+
+	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j': json_output = 1; break;
+		case 'h':
+			printf("Usage: %s gc [--json]\n\nRemoves the links, pins "
+			       "and records of guarded cgroups whose directory\n"
+			       "is gone (a container whose poststop hook never "
+			       "ran).  The daemon does this by itself.\n",
+			       prog_name);
+			return 0;
+		default: return 2;
+		}
+	}
+	if (require_caps("gc") || open_guard(&g, 0))
+		return 1;
+	if (json_output) {
+		jw_init(&j, stdout);
+		jw_arr_start(&j);
+	}
+	err = cg_guard_gc(g, gc_one, json_output ? &j : NULL);
+	if (json_output)
+		jw_arr_end(&j);
+	cg_guard_close(g);
+	return err ? report(err, "gc") : 0;
+}
