@@ -164,7 +164,7 @@ static void free_policy(struct cg_policy *p)
 /* The same policy as YAML text, to time the parser on it. */
 static char *make_yaml(int fam, uint32_t n, size_t *len)
 {
-	size_t cap = 128 + (size_t)n * 80, off;
+	size_t cap = 128 + (size_t)n * 96, off;
 	char *buf = malloc(cap), a[INET6_ADDRSTRLEN];
 	uint8_t addr[16];
 	uint32_t i;
@@ -523,7 +523,8 @@ static int do_prog(int argc, char **argv)
 	printf("noop cgroup_skb (r0 = 1): ipv4 %.1f ns/pkt, ipv6 %.1f ns/pkt\n\n",
 	       noop_ns[0], noop_ns[1]);
 	printf("%8s  %-6s  %-12s  %-7s  %8s  %9s  %6s  %s\n", "rules", "family",
-	       "case", "verdict", "ns/pkt", "over-noop", "target", "within");
+	       "case", "verdict", "ns/pkt", "over-noop", "target",
+	       "within (ns/pkt, over-noop)");
 	for (i = 0; i < nres; i++) {
 		const struct result *r = &res[i];
 		double nn = noop_ns[r->fam == AF_INET ? 0 : 1];
@@ -535,10 +536,12 @@ static int do_prog(int argc, char **argv)
 			unsigned rv = c ? r->miss_ret : r->hit_ret;
 			unsigned want = c ? CG_SKB_PASS : CG_SKB_DROP;
 
-			printf("%8u  %-6s  %-12s  %-7s  %8.1f  %9.1f  %6.0f  %s%s\n",
+			printf("%8u  %-6s  %-12s  %-7s  %8.1f  %9.1f  %6.0f  "
+			       "%s / %s%s\n",
 			       r->rules, r->fam == AF_INET ? "ipv4" : "ipv6",
 			       c ? "miss -> /0" : "hit (worst)", verdict(rv),
 			       ns, ns - nn, tg, ns <= tg ? "yes" : "no",
+			       ns - nn <= tg ? "yes" : "no",
 			       rv == want ? "" : "  (WRONG VERDICT)");
 		}
 	}

@@ -115,7 +115,10 @@ cleanup() {
 	done
 	if [ -d "$CG" ]; then
 		"$CGGUARD" detach --cgroup "$CG" >/dev/null 2>&1
-		rmdir "$CG" 2>/dev/null
+		for ((p = 0; p < 20; p++)); do
+			rmdir "$CG" 2>/dev/null && break
+			sleep 0.1	# a client that was killed is still exiting
+		done
 	fi
 	ip netns exec $NS_A nft delete table inet cggbench 2>/dev/null
 	ip netns del $NS_A 2>/dev/null
@@ -184,7 +187,8 @@ for ((i = 0; i < 50; i++)); do
 		ip netns exec $NS_B ss -ltn | grep -q ":$P_TCP " && break
 	sleep 0.1
 done
-client ping -c 1 -W 2 $ADDR_B >/dev/null || die "no connectivity over the veth"
+client "$BENCH" rr-client $ADDR_B $P_RR 0.2 | grep -q result=ok ||
+	die "no connectivity over the veth"
 
 # ---- configurations ------------------------------------------------------
 enable() {
@@ -194,7 +198,9 @@ enable() {
 		"$CGGUARD" attach --cgroup "$CG" --policy "$TMP/policy.yaml" \
 			>/dev/null || die "cgguard attach failed"
 		[ -n "${PINNED_TAG:-}" ] || PINNED_TAG=$("$BENCH" insitu true |
-			sed -n 's/^insitu: prog=egress .*tag=\([0-9a-f]*\).*/\1/p') ;;
+			sed -n 's/^insitu: prog=egress .*tag=\([0-9a-f]*\).*/\1/p')
+		[ -n "${CGG_LIST:-}" ] || CGG_LIST=$("$CGGUARD" list 2>&1 |
+			awk -v p="${CG#$CG2}" 'NR == 1 || $1 == p') ;;
 	nftables)
 		ip netns exec $NS_A nft -f "$TMP/nft.conf" ||
 			die "nft -f failed" ;;
@@ -315,7 +321,8 @@ fi
 echo "== 2. veth between network namespaces =="
 echo "policy: $NDENY /32 deny CIDRs (10.202.0.0/16, none match), default allow"
 echo "client: netns $NS_A in cgroup ${CG#$CG2}, CPU $CPU_C; servers: netns $NS_B, CPU $CPU_S"
-echo "cgguard: attached to the client cgroup (egress+ingress programs, pinned tag ${PINNED_TAG:-?})"
+echo "cgguard: attached to the client cgroup, all its layers (cg_egress pinned tag ${PINNED_TAG:-?}):"
+[ -n "${CGG_LIST:-}" ] && sed 's/^/  | /' <<<"$CGG_LIST"
 echo "nftables: table inet cggbench, output hook in $NS_A, ipv4_addr set + 'ip daddr @deny drop'"
 echo "TCP: iperf3 -t $TCP_SECS -O 1 (GSO: ~64 KB per skb, so one filter run per ~45 segments)"
 echo "UDP: 64-byte payload, one sendmmsg sender for ${UDP_SECS}s, every packet filtered"

@@ -177,12 +177,10 @@ static int check_layers(struct cg_guard *g, const struct cg_policy *p,
 	if ((wants & CG_NEED_LSM) && !(flags & CG_ATTACH_FAIL_OPEN))
 		return cg_seterr(-EOPNOTSUPP, "policy '%s' needs the BPF LSM "
 			"layer (sockets.families beyond inet/inet6, or "
-			"on_violation: kill), which this kernel refused: %s%s; "
-			"refusing (fail mode closed; use fail open to apply "
-			"the rest)", p->name, info.lsm_err ?
-			strerror(-info.lsm_err) : "not loaded",
-			info.lsm_err == -EPERM ? " (BPF LSM needs "
-			"lsm=...,bpf on the kernel command line)" : "");
+			"on_violation: kill), which this kernel refused: %s "
+			"(`cgguard doctor` says why); refusing: fail mode "
+			"closed (use fail open to apply the rest)", p->name,
+			info.lsm_err ? strerror(-info.lsm_err) : "not loaded");
 	*degraded = 1;
 	info.degraded++;
 	bpf_map_update_elem(g->map_fd[CG_MAP_INFO], &zero, &info, BPF_ANY);
@@ -199,6 +197,8 @@ static int compile_all(const struct cg_policy *p, struct cg_compiled *c,
 		err = cg_sockcfg_compile(p, sc, perr, sizeof(perr));
 		if (err)
 			cg_compiled_free(c);
+		/* Slots are shared by hash: the socket config is part of it. */
+		c->hash = cg_hash_mix(c->hash, sc, sizeof(*sc));
 	}
 	if (err)
 		return cg_seterr(err, "%s", err == -EINVAL ? perr :

@@ -249,10 +249,6 @@ static void needs_guarded(struct needs *nd)
 		add_req(nd, LSM_ANY, 0, "wanted by %d guarded %s (families/"
 			"kill need it; families.if_unavailable: warn or "
 			"attached fail-open)", gd.nwant, policies(gd.nwant));
-	else if (gd.nsock && !gd.nneed)
-		add_req(nd, LSM_ANY, 0, "needed by %d %s with a sockets "
-			"section only if they deny families or kill",
-			gd.nsock, policies(gd.nsock));
 }
 
 static void families_str(uint64_t bits, char *buf, size_t len)

@@ -311,7 +311,7 @@ out:
 	return err;
 }
 
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+uint64_t cg_hash_mix(uint64_t h, const void *p, size_t n)
 {
 	const uint8_t *b = p;
 
@@ -358,10 +358,10 @@ int cg_policy_compile(const struct cg_policy *p, struct cg_compiled *out,
 		return ret;
 	}
 	out->mode = p->mode;
-	out->hash = fnv1a(0xcbf29ce484222325ULL, p->name, strlen(p->name));
-	out->hash = fnv1a(out->hash, &out->mode, 1);
+	out->hash = cg_hash_mix(0xcbf29ce484222325ULL, p->name, strlen(p->name));
+	out->hash = cg_hash_mix(out->hash, &out->mode, 1);
 	for (i = 0; i < out->n; i++)
-		out->hash = fnv1a(out->hash, &out->e[i], sizeof(out->e[i]));
+		out->hash = cg_hash_mix(out->hash, &out->e[i], sizeof(out->e[i]));
 	return 0;
 }
 

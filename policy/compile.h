@@ -27,6 +27,8 @@ struct cg_compiled {
 int cg_policy_compile(const struct cg_policy *p, struct cg_compiled *out,
 		      char *err, size_t errlen);
 void cg_compiled_free(struct cg_compiled *c);
+/* FNV-1a step: folds @n bytes into hash @h. */
+uint64_t cg_hash_mix(uint64_t h, const void *p, size_t n);
 
 /* sockets: section -> the per-slot config of the socket and LSM layers. */
 int cg_sockcfg_compile(const struct cg_policy *p, struct cg_sockcfg *c,

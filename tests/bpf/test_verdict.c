@@ -17,7 +17,9 @@
  * Packets are handed to the kernel with a 14-byte Ethernet header: for
  * cgroup_skb, bpf_prog_test_run_skb() sets skb->protocol from it
  * (eth_type_trans) and pulls it, so the program sees the IP header first,
- * as on a real socket.
+ * as on a real socket.  GSO packets are simulated through ctx_in: the
+ * kernel lets test runs set __sk_buff.gso_segs (convert___skb_to_skb), and
+ * the program must count every segment.
  *
  * Exit status: 0 all passed, 1 any failure, 77 skipped because the kernel
  * refuses BPF_PROG_TEST_RUN to us (not root); under CI=true a skip fails.

@@ -844,8 +844,9 @@ static void test_100k_rules(void **state)
 	       t1 - t0, t2 - t1, c.n);
 	assert_true(c.n > 4 && c.n <= (size_t)N + 4);
 	assert_true(t2 - t1 < 10.0);	/* generous: catches accidental O(n^2) */
-	/* spot checks against the brute-force semantics */
-	for (i = 0; i < 2000; i++) {
+	/* spot checks against the brute-force semantics (each one scans all
+	 * rules and entries, so only a few hundred) */
+	for (i = 0; i < 400; i++) {
 		size_t r = (i * 7919u) % N;
 		char a[64];
 		struct probe q;
