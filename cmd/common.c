@@ -239,7 +239,8 @@ void print_rule_hits(struct json *j, struct cg_guard *g, __u32 slot,
 		jw_key(j, "rule_hits");
 		jw_arr_start(j);
 	} else {
-		printf("  rule hits (shared by every cgroup on this policy):\n");
+		printf("  rule hits, packets and socket operations (shared by every "
+		       "cgroup on this policy):\n");
 	}
 	for (i = 0; i < CG_RULES_PER_SLOT; i++) {
 		int dflt = i == CG_RULE_DEFAULT_EGRESS ||

@@ -38,15 +38,22 @@ for n in c s; do ip -n cgg-demo-$n link set lo up; ip -n cgg-demo-$n link set cg
 say "cgguard policy check baseline   (the built-in policy)"
 "$CGG" policy check baseline
 mkdir -p "$CG"
+for s in "10.250.0.2 8080" "169.254.169.254 80"; do
+	ip netns exec cgg-demo-s "$T" udp-recv $s 2500 > "$D/u-${s% *}" &
+	ip netns exec cgg-demo-s "$T" tcp-recv $s 2500 > "$D/t-${s% *}" &
+done
+say "before the guard: a workload process connects a UDP socket to 169.254.169.254:80"
+( echo $BASHPID > "$CG/cgroup.procs"
+  exec ip netns exec cgg-demo-c "$T" udp-wait 169.254.169.254 80 50 "$D/go" ) > "$D/early" &
+for _ in $(seq 100); do grep -q connected "$D/early" && break; sleep 0.02; done
 say "cgguard attach --cgroup $CG --policy baseline"
 "$CGG" attach --cgroup "$CG" --policy baseline || exit 1
 "$CGG" list
 
-for s in "10.250.0.2 8080" "169.254.169.254 80"; do
-	ip netns exec cgg-demo-s "$T" udp-recv $s 1500 > "$D/u-${s% *}" &
-	ip netns exec cgg-demo-s "$T" tcp-recv $s 1500 > "$D/t-${s% *}" &
-done
+say "the early socket now sends 50 datagrams: only the packet layer can stop them"
+touch "$D/go"
 sleep 0.3
+echo "  early socket: $(grep sent "$D/early")"
 say "workload (inside $CG): 100 UDP datagrams + one TCP upload to each server address"
 ( echo $BASHPID > "$CG/cgroup.procs"
   for a in 10.250.0.2:8080 169.254.169.254:80; do
@@ -58,7 +65,7 @@ say "what the server namespace really received"
 for a in 10.250.0.2 169.254.169.254; do
 	echo "  $a: udp $(grep -v ready "$D/u-$a"); tcp $(grep -v ready "$D/t-$a")"
 done
-say "cgguard stats --cgroup $CG"
+say "cgguard stats --cgroup $CG   (socket layer: EPERM at the syscall; packet layer: drops)"
 "$CGG" stats --cgroup "$CG"
 say "cgguard detach --cgroup $CG"
 "$CGG" detach --cgroup "$CG" && echo "  detached; namespaces and cgroup removed on exit"
