@@ -20,9 +20,10 @@ SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/parse.c \
              policy/builtin.c policy/compile.c bpf/loader.c bpf/attach.c \
              bpf/probe.c
+DAEMON_SRCS := $(wildcard daemon/*.c)
 CMD_SRCS  := $(wildcard cmd/*.c)
 LIB_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
-CMD_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(CMD_SRCS))
+CMD_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(CMD_SRCS) $(DAEMON_SRCS))
 
 TEST_BINS := $(OUTPUT)/tests/test_policy $(OUTPUT)/tests/test_compile \
              $(OUTPUT)/tests/test_verdict
@@ -53,7 +54,7 @@ $(OUTPUT)/%.o: %.c $(SKELS) $(wildcard */*.h)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 cgguard: $(CMD_OBJS) $(LIB_OBJS)
-	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -lmicrohttpd -ljson-c -o $@
 
 $(OUTPUT)/tests/test_policy: tests/unit/test_policy.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
@@ -88,9 +89,19 @@ test-integration: cgguard $(TEST_DATA)
 bench: cgguard $(BENCH_BINS)
 	./bench/run.sh
 
+# PREFIX and DESTDIR are honoured; the hooks.d file points at $(PREFIX)/sbin.
 install: cgguard
 	install -D -m 0755 cgguard $(DESTDIR)$(PREFIX)/sbin/cgguard
 	install -D -m 0644 docs/cgguard.8 $(DESTDIR)$(PREFIX)/share/man/man8/cgguard.8
+	install -d $(DESTDIR)/usr/share/containers/oci/hooks.d
+	sed 's|/usr/local/sbin|$(PREFIX)/sbin|' deploy/hooks.d/cgguard.json > $(DESTDIR)/usr/share/containers/oci/hooks.d/cgguard.json
+	install -D -m 0644 deploy/runc-hooks.json $(DESTDIR)$(PREFIX)/share/doc/cgguard/examples/runc-hooks.json
+	install -D -m 0644 deploy/README.md $(DESTDIR)$(PREFIX)/share/doc/cgguard/oci-hooks.md
+	if [ -f deploy/cgguard.service ]; then \
+		sed 's|/usr/local/sbin|$(PREFIX)/sbin|' deploy/cgguard.service > cgguard.service.tmp && \
+		install -D -m 0644 cgguard.service.tmp $(DESTDIR)/lib/systemd/system/cgguard.service && rm -f cgguard.service.tmp; fi
+	install -d $(DESTDIR)/etc/cgguard/policies
+	for f in deploy/policies/*.yaml; do [ -e "$$f" ] && install -D -m 0644 "$$f" $(DESTDIR)$(PREFIX)/share/doc/cgguard/examples/policies/$$(basename "$$f"); done; true
 
 demo:
 	./tests/deps.sh

@@ -263,13 +263,8 @@ int cg_guard_attach(struct cg_guard *g, const char *cgpath,
 		else if (err)
 			drop_links(cg.id);
 	}
-	if (err) {
-		if (fresh)
-			gc_slot(g, slot);
-		return err;
-	}
-	if (had_old && old.slot != slot)
-		gc_slot(g, old.slot);
+	if (err)
+		return err;	/* a fresh slot stays cached, unbound */
 	if (degraded)
 		*degraded = deg;
 	return 0;
@@ -320,10 +315,8 @@ int cg_guard_detach(struct cg_guard *g, const char *cgpath, __u64 cgid)
 		return cg_seterr(-ENOENT, "cgroup %s is not guarded by cgguard",
 				 cgpath ? cgpath : "(id)");
 	drop_links(cgid);
-	if (had_meta) {
+	if (had_meta)	/* its slot stays cached until evicted */
 		bpf_map_delete_elem(g->map_fd[CG_MAP_CGROUPS], &cgid);
-		gc_slot(g, cm.slot);
-	}
 	return 0;
 }
 

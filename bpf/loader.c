@@ -399,12 +399,52 @@ int cg_slot_write_unbound(int lpm_fd)
 	return 0;
 }
 
+/* Marks in @used[] the slots some guarded cgroup is bound to. */
+static void used_slots(struct cg_guard *g, char used[CG_MAX_SLOTS])
+{
+	struct cg_cgroup_meta cm;
+	__u64 k, *prev = NULL;
+
+	memset(used, 0, CG_MAX_SLOTS);
+	while (!bpf_map_get_next_key(g->map_fd[CG_MAP_CGROUPS], prev, &k)) {
+		if (!bpf_map_lookup_elem(g->map_fd[CG_MAP_CGROUPS], &k, &cm) &&
+		    cm.slot < CG_MAX_SLOTS)
+			used[cm.slot] = 1;
+		prev = &k;
+	}
+}
+
+/* Empties a slot nobody is bound to any more. */
+static void evict_slot(struct cg_guard *g, __u32 slot)
+{
+	struct cg_slot_meta m = {};
+	struct cg_sockcfg sc = {};
+
+	/*
+	 * A packet that read the old binding just before a swap may still be
+	 * inside a program using this slot.  Programs run under RCU, and
+	 * MEMBARRIER_CMD_GLOBAL waits for an RCU grace period, so after it no
+	 * program can see this slot.  (Only eviction pays for this.)
+	 */
+	syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
+	cg_slot_clear(g->map_fd[CG_MAP_LPM], slot);
+	bpf_map_update_elem(g->map_fd[CG_MAP_SLOTS], &slot, &m, BPF_ANY);
+	bpf_map_update_elem(g->map_fd[CG_MAP_SOCKCFG], &slot, &sc, BPF_ANY);
+}
+
+/*
+ * Slots are kept after their last cgroup goes (a cache: container churn
+ * with the same policy then costs no map writes) and evicted only when a
+ * new policy needs room.
+ */
 int find_slot(struct cg_guard *g, const struct cg_compiled *c,
-		     const struct cg_policy *p, __u32 *slot, int *fresh)
+	      const struct cg_policy *p, __u32 *slot, int *fresh)
 {
 	struct cg_slot_meta m;
-	__u32 i, free_slot = 0;
+	char used[CG_MAX_SLOTS];
+	__u32 i, free_slot = 0, idle = 0;
 
+	used_slots(g, used);
 	for (i = 1; i < CG_MAX_SLOTS; i++) {
 		if (bpf_map_lookup_elem(g->map_fd[CG_MAP_SLOTS], &i, &m))
 			return -errno;
@@ -415,31 +455,45 @@ int find_slot(struct cg_guard *g, const struct cg_compiled *c,
 		}
 		if (!m.in_use && !free_slot)
 			free_slot = i;
+		if (m.in_use && !used[i] && !idle)
+			idle = i;
+	}
+	if (!free_slot && idle) {
+		evict_slot(g, idle);
+		free_slot = idle;
 	}
 	if (!free_slot)
-		return cg_seterr(-ENOSPC, "all %d policy slots are in use: "
-				 "detach cgroups using other policies first",
-				 CG_MAX_SLOTS - 1);
+		return cg_seterr(-ENOSPC, "all %d policy slots are in use by "
+				 "guarded cgroups: detach cgroups using other "
+				 "policies first", CG_MAX_SLOTS - 1);
 	*slot = free_slot;
 	*fresh = 1;
 	return 0;
 }
 
+/* A new policy in a slot starts its per-rule counters at zero. */
 static int zero_rule_hits(struct cg_guard *g, __u32 slot)
 {
-	size_t sz = (size_t)g->ncpus * sizeof(__u64);
-	__u64 *zero = calloc(1, sz);
-	__u32 i, idx;
+	__u32 n = CG_RULES_PER_SLOT, i, *keys;
+	__u64 *zero;
+	int err = 0;
 
-	if (!zero)
-		return -ENOMEM;
-	for (i = 0; i < CG_RULES_PER_SLOT; i++) {
-		idx = slot * CG_RULES_PER_SLOT + i;
-		bpf_map_update_elem(g->map_fd[CG_MAP_RULE_HITS], &idx, zero,
-				    BPF_ANY);
+	keys = calloc(n, sizeof(*keys));
+	zero = calloc((size_t)n * g->ncpus, sizeof(*zero));
+	if (!keys || !zero) {
+		err = -ENOMEM;
+		goto out;
 	}
+	for (i = 0; i < n; i++)
+		keys[i] = slot * CG_RULES_PER_SLOT + i;
+	/* One syscall instead of 1024. */
+	if (bpf_map_update_batch(g->map_fd[CG_MAP_RULE_HITS], keys, zero, &n,
+				 NULL))
+		err = -errno;
+out:
+	free(keys);
 	free(zero);
-	return 0;
+	return err;
 }
 
 int claim_slot(struct cg_guard *g, __u32 slot, const struct cg_compiled *c,
@@ -467,32 +521,6 @@ int claim_slot(struct cg_guard *g, __u32 slot, const struct cg_compiled *c,
 		return bpf_err(err, "writing slot metadata");
 	}
 	return 0;
-}
-
-void gc_slot(struct cg_guard *g, __u32 slot)
-{
-	struct cg_slot_meta m = {};
-	struct cg_sockcfg sc = {};
-	struct cg_cgroup_meta cm;
-	__u64 k, *prev = NULL;
-
-	if (slot == CG_SLOT_UNBOUND)
-		return;
-	while (!bpf_map_get_next_key(g->map_fd[CG_MAP_CGROUPS], prev, &k)) {
-		if (!bpf_map_lookup_elem(g->map_fd[CG_MAP_CGROUPS], &k, &cm) &&
-		    cm.slot == slot)
-			return;
-		prev = &k;
-	}
-	/*
-	 * A packet that read the old binding may still be inside the program.
-	 * Programs run under RCU, and MEMBARRIER_CMD_GLOBAL waits for an RCU
-	 * grace period, so after it no program can see this slot.
-	 */
-	syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
-	cg_slot_clear(g->map_fd[CG_MAP_LPM], slot);
-	bpf_map_update_elem(g->map_fd[CG_MAP_SLOTS], &slot, &m, BPF_ANY);
-	bpf_map_update_elem(g->map_fd[CG_MAP_SOCKCFG], &slot, &sc, BPF_ANY);
 }
 
 int cg_guard_has_lsm(const struct cg_guard *g)

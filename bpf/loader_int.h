@@ -13,7 +13,5 @@ int claim_slot(struct cg_guard *g, __u32 slot, const struct cg_compiled *c,
 	       const struct cg_sockcfg *sc, const struct cg_policy *p);
 int find_slot(struct cg_guard *g, const struct cg_compiled *c,
 	      const struct cg_policy *p, __u32 *slot, int *fresh);
-/* Releases @slot if no guarded cgroup refers to it any more. */
-void gc_slot(struct cg_guard *g, __u32 slot);
 
 #endif

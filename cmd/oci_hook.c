@@ -1017,6 +1017,23 @@ static int is_below(const char *rel, const char *parent)
 	return !strncmp(rel, parent, n) && rel[n] == '/';
 }
 
+/* Resolves a path relative to the cgroup2 mount (never a host path). */
+static int resolve_rel(struct hook *h, const char *rel, struct cg_cgroup *cg,
+		       const char *what)
+{
+	char abs[PATH_MAX];
+	int r;
+
+	cg_clearerr();
+	r = cg_cgroup_abs(rel, abs, sizeof(abs));
+	if (!r)
+		r = cg_cgroup_resolve(abs, cg);
+	if (r)
+		return herr(h, "%s %s: %s", what, rel, *cg_lasterr() ?
+			    cg_lasterr() : strerror(-r));
+	return 0;
+}
+
 static int resolve_cgroup(struct hook *h)
 {
 	char want[PATH_MAX], pidcg[PATH_MAX], own[PATH_MAX];
@@ -1030,14 +1047,11 @@ static int resolve_cgroup(struct hook *h)
 			    "cgroup");
 	if (h->pid && proc_cgroup(h, h->pid, pidcg, sizeof(pidcg)))
 		return -1;
-	cg_clearerr();
-	if (cg_cgroup_resolve(want[0] ? want : pidcg, &h->cg))
-		return herr(h, "container cgroup: %s", cg_lasterr());
+	if (resolve_rel(h, want[0] ? want : pidcg, &h->cg, "container cgroup"))
+		return -1;
 	if (h->pid) {
-		cg_clearerr();
-		if (cg_cgroup_resolve(pidcg, &pcg))
-			return herr(h, "cgroup of pid %ld: %s", h->pid,
-				    cg_lasterr());
+		if (resolve_rel(h, pidcg, &pcg, "cgroup of the container's pid"))
+			return -1;
 		/* The init process may sit in a child of the container's
 		 * cgroup (programs on a cgroup cover its descendants). */
 		if (pcg.id != h->cg.id && !is_below(pcg.rel, h->cg.rel))
@@ -1209,8 +1223,8 @@ static int stage_attach(struct hook *h)
 	if (degraded)
 		/* Counted by the loader (cg_info.degraded), like attach. */
 		fprintf(stderr, "%s: oci-hook: container %s: warning: policy "
-			"'%s' applied WITHOUT its LSM part (the BPF LSM layer "
-			"is unavailable here); " ANN_FAIL "=open allows that\n",
+			"'%s' applied WITHOUT its LSM part: the BPF LSM layer "
+			"is unavailable on this kernel (see cgguard doctor)\n",
 			prog_name, h->id, p->name);
 	h->degraded = degraded;
 	cg_guard_close(g);
@@ -1429,7 +1443,9 @@ int do_oci_hook(int argc, char **argv)
 		     h->fail_src, h->fail);
 		goto fail;
 	}
-	fail_open = h->fail && !strcmp(h->fail, "open");
+	/* Fail open only concerns starting a container: a failed poststop
+	 * leaves pins behind (reported, the runtime logs it), no container. */
+	fail_open = h->stage == ST_ATTACH && h->fail && !strcmp(h->fail, "open");
 	hook_fail_open = fail_open;
 	if (h->stage == ST_ATTACH) {
 		if (!h->policy) {

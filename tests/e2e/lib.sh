@@ -29,9 +29,6 @@ skip() { # skip REASON: exit 77, or fail under CI=true
 expect_eq() { # expect_eq WHAT GOT WANT
 	if [ "$2" = "$3" ]; then pass "$1 = $3"; else fail "$1: got '$2', want '$3'"; fi
 }
-expect_true() { # expect_true WHAT CMD...
-	if "${@:2}"; then pass "$1"; else fail "$1"; fi
-}
 need_root() { [ "$(id -u)" = 0 ] || skip "needs root (containers, namespaces, BPF)"; }
 finish() { [ "$FAILS" = 0 ] && { echo "PASS"; exit 0; }; echo "$FAILS failure(s)"; exit 1; }
 # kv KEY LINE: value of KEY=... in a cgg_traffic result line
@@ -96,10 +93,13 @@ runc_cleanup() {
 }
 
 podman_cleanup() {
-	local c
+	local c id
 	command -v podman >/dev/null || return 0
 	for c in $("${PODMAN_BASE[@]}" ps -a --format '{{.Names}}' 2>/dev/null | grep '^cgg-e2e-'); do
+		id=$("${PODMAN_BASE[@]}" inspect --format '{{.Id}}' "$c" 2>/dev/null)
 		"${PODMAN_BASE[@]}" rm -f -t 0 "$c" >/dev/null 2>&1
+		# poststop ran (or not, if the hook was never configured for it)
+		[ -n "$id" ] && { cg_drop "/libpod_parent/libpod-$id"; rm -f "/run/cgguard/containers/$id"; }
 	done
 }
 
@@ -114,6 +114,8 @@ pins_cleanup() {
 		[ -d "$p" ] && cg_drop "${p#$CG2}"
 	done
 	rm -f /run/cgguard/containers/cgg-e2e-* /run/cgguard/containers/.cgg-e2e-*
+	# scratch dirs of crashed runs (not of a run still going on)
+	find /tmp -maxdepth 1 -name 'cgg-e2e-*' -mmin +30 -exec rm -rf {} + 2>/dev/null
 }
 
 cleanup_all() { runc_cleanup; podman_cleanup; pins_cleanup; ns_cleanup; }
@@ -173,6 +175,12 @@ links_for() { ls /sys/fs/bpf/cgguard/link 2>/dev/null | grep -c "^$1-"; }
 listed() { "$CGG" list --json 2>/dev/null | jq -c --arg c "$1" '.[] | select(.cgroup == $c)'; }
 # stat_get CGROUP DIR RESULT FIELD: one counter from `cgguard stats --json`
 stat_get() { "$CGG" stats --json --cgroup "$1" | jq -r ".[0].$2.$3.$4"; }
+# denied_count CGROUP: egress packet drops plus sends denied at the socket
+# layer (whichever layer decided, each denied datagram counts once)
+denied_count() {
+	"$CGG" stats --json --cgroup "$1" |
+		jq -r '.[0] | (.egress.drop.packets // 0) + (.operations.sendmsg.denied // 0)'
+}
 # failopen_count: the hook's fail-open counter (0 when never written)
 failopen_count() { cat /run/cgguard/failopen.count 2>/dev/null || echo 0; }
 

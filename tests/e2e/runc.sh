@@ -88,9 +88,9 @@ expect_eq "g2 (hostile env): denied datagrams received" "$(kv received "$(cat "$
 expect_eq "u1 (unguarded): allowed datagrams received" "$(kv received "$(cat "$T/u1.a")")" 20
 expect_eq "u1 (unguarded): 'denied' datagrams received" "$(kv received "$(cat "$T/u1.b")")" 10
 expect_eq "g1: egress pass packets" "$(stat_get "${CG[g1]}" egress pass packets)" 40
-expect_eq "g1: egress drop packets" "$(stat_get "${CG[g1]}" egress drop packets)" 25
+expect_eq "g1: denied (packet drops + denied sends)" "$(denied_count "${CG[g1]}")" 25
 expect_eq "g2: egress pass packets" "$(stat_get "${CG[g2]}" egress pass packets)" 30
-expect_eq "g2: egress drop packets" "$(stat_get "${CG[g2]}" egress drop packets)" 15
+expect_eq "g2: denied (packet drops + denied sends)" "$(denied_count "${CG[g2]}")" 15
 
 # --- runc delete runs poststop: nothing of the container remains ------------
 for c in g1 g2 u1; do
@@ -125,7 +125,7 @@ grep -q "cgguard: oci-hook: container cgg-e2e-c1: policy no-such-policy-e2e" "$T
 	fail "c1: reason missing from runc's error: $(cat "$T/cgg-e2e-c1.err")"
 grep -q "bad.yaml:" "$T/cgg-e2e-c2.err" && pass "c2: policy error names the file" ||
 	fail "c2: reason: $(cat "$T/cgg-e2e-c2.err")"
-grep -q 'io.cgguard.fail="sometimes": must be open or closed' "$T/cgg-e2e-c4.err" &&
+grep -q 'io.cgguard.fail=.*sometimes.*: must be open or closed' "$T/cgg-e2e-c4.err" &&
 	pass "c4: bad fail mode named" || fail "c4: reason: $(cat "$T/cgg-e2e-c4.err")"
 
 # --- fail open: it runs, unguarded, and the failure is counted ---------------
@@ -135,8 +135,7 @@ bundle cgg-e2e-o1 "cat /proc/self/cgroup > /mark/ran" \
 run_fg cgg-e2e-o1 || fail "o1: runc run with io.cgguard.fail=open failed: $(cat "$T/cgg-e2e-o1.err")"
 expect_eq "o1: container ran" "$(sed -n 's/^0:://p' "$T/cgg-e2e-o1/mark/ran" 2>/dev/null)" /cgg-e2e-o1
 expect_eq "o1: fail-open counter incremented" "$(failopen_count)" $((before + 1))
-grep -q "UNGUARDED" "$T/cgg-e2e-o1.err" "$T/cgg-e2e-o1.out" 2>/dev/null &&
-	pass "o1: warning printed" || pass "o1: (runc does not show a succeeding hook's stderr)"
+expect_eq "o1: not guarded" "$(listed /cgg-e2e-o1)" ""
 runc delete -f cgg-e2e-o1 >/dev/null 2>&1
 
 # --- the hook driven directly ----------------------------------------------------
@@ -144,7 +143,7 @@ runc delete -f cgg-e2e-o1 >/dev/null 2>&1
 # mkproc REL: creates the cgroup, starts `sleep` in it, prints the pid
 mkproc() {
 	mkdir -p "$CG2/${1#/}" || return 1
-	(echo $BASHPID > "$CG2/${1#/}/cgroup.procs" && exec sleep 60) &
+	(echo $BASHPID > "$CG2/${1#/}/cgroup.procs" && exec sleep 60 >/dev/null 2>&1) &
 	for _ in $(seq 50); do [ "$(pid_cgroup $!)" = "$1" ] && break; sleep 0.02; done
 	echo $!
 }
@@ -164,7 +163,7 @@ pid=$(mkproc /cgg-e2e-d1)
 dbundle d1 "$(jq -cn --arg p "$P" '{ociVersion:"1.0.2", linux:{cgroupsPath:"/cgg-e2e-d1"},
 	annotations:{"io.cgguard.policy":$p}}')"
 # Identical outcome with a clean and a hostile environment.
-out1=$(state cgg-e2e-d1 creating "$pid" d1 | env -i hook --json 2>&1); rc1=$?
+out1=$(state cgg-e2e-d1 creating "$pid" d1 | env -i "$CGG" oci-hook --json 2>/dev/null); rc1=$?
 out2=$(state cgg-e2e-d1 creating "$pid" d1 |
 	env -i LD_PRELOAD=/nonexistent/evil.so PATH=/nonexistent HOME=/nonexistent \
 	"$CGG" oci-hook --json 2>/dev/null); rc2=$?
@@ -207,8 +206,8 @@ dbundle rf "$(jq -cn --arg r "$T/rootfs" '{ociVersion:"1.0.2", root:{path:$r}, l
 	annotations:{"io.cgguard.policy":($r + "/etc/p.yaml")}}')"
 refuse "policy inside the rootfs" "inside the container's root filesystem" "$(state cgg-e2e-rf creating "$pid" rf)"
 dbundle bad '{"ociVersion":"1.0.2", "annotations": {"io.cgguard.policy": "baseline",}}'
-refuse "malformed config.json" "config.json:1:70: trailing ','" "$(state cgg-e2e-bad creating "$pid" bad)"
-refuse "malformed state" "state (stdin):1:9: expected ':' after key" '{"id" 1}'
+refuse "malformed config.json" "config.json:1:72: trailing ','" "$(state cgg-e2e-bad creating "$pid" bad)"
+refuse "malformed state" "state (stdin):1:7: expected ':' after key" '{"id" 1}'
 refuse "duplicate annotation" 'key "io.cgguard.policy" appears more than once' \
 	'{"id":"cgg-e2e-dup","status":"creating","annotations":{"io.cgguard.policy":"a","io.cgguard.policy":"b"}}'
 refuse "invalid container id" "not a valid OCI container id" '{"id":"../../etc","status":"creating"}'
@@ -218,14 +217,15 @@ expect_eq "direct: no annotation, nothing done" "$rc:$(jq -r .action <<<"$out")"
 
 # --- deadlines ---------------------------------------------------------------
 t0=$(now_ms)
-out=$(hook --timeout-ms 300 < <(sleep 10) 2>&1); rc=$?
+out=$(hook --timeout-ms 300 < <(exec sleep 10) 2>&1); rc=$?
 dt=$(($(now_ms) - t0))
+kill $! 2>/dev/null
 expect_eq "stalled stdin: fails closed" "$rc" 1
 expect_eq "stalled stdin: gives up within 1 s" "$([ $dt -lt 1000 ] && echo yes || echo "no (${dt} ms)")" yes
 grep -q "gave up after the 300 ms deadline" <<<"$out" && pass "stalled stdin: says why" ||
 	fail "stalled stdin message: $out"
 # A stalled cgguard process holding the pinned state's lock.
-flock /sys/fs/bpf/cgguard sleep 4 & lockpid=$!
+flock /sys/fs/bpf/cgguard sleep 2 & lockpid=$!
 sleep 0.2
 dbundle dlo "$(jq -cn --arg p "$P" '{ociVersion:"1.0.2", linux:{cgroupsPath:"/cgg-e2e-d1"},
 	annotations:{"io.cgguard.policy":$p, "io.cgguard.fail":"open"}}')"

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Assembles the VM tier's initramfs (cpio newc, gzip) from:
-#   - a statically linked busybox and a symlink for each of its applets
-#     (the VM has no libc, so everything in it must be static),
-#   - .output/vm/cgguard and .output/vm/cgg_traffic (built by vm.mk),
+#   - a statically linked busybox and a symlink for each of its applets,
+#   - BINDIR/cgguard and BINDIR/cgg_traffic (built by vm.mk); a dynamically
+#     linked one comes with its ELF interpreter and every shared library
+#     `ldd` lists, at the same paths (the VM has no other libc),
 #   - tests/vm/init as /init and the cases as /cases/*.
 # Usage: mkinitramfs.sh OUT.cpio.gz BINDIR [CASE.sh...]
 #   With no CASE arguments every tests/vm/cases/[0-9]*.sh is shipped; given
@@ -41,6 +42,19 @@ done
 # and a smaller archive unpacks faster under emulation.
 for b in cgguard cgg_traffic; do
 	strip -o "$S/bin/$b" "$bindir/$b" 2>/dev/null || cp "$bindir/$b" "$S/bin/$b"
+	readelf -l "$bindir/$b" | grep -q 'program interpreter' || continue
+	if ldd "$bindir/$b" | grep 'not found' >&2; then
+		echo "mkinitramfs: $bindir/$b needs libraries this host lacks" >&2
+		exit 1
+	fi
+	# "libx.so.1 => /lib/.../libx.so.1 (0x...)" and "/lib64/ld-linux... (0x...)";
+	# the vdso has no path.  cp -L: Debian's .so names are symlinks.
+	for lib in $(ldd "$bindir/$b" | awk '$2 == "=>" && $3 ~ /^\// {print $3}
+					    $1 ~ /^\// {print $1}'); do
+		[ -e "$S$lib" ] && continue
+		mkdir -p "$S${lib%/*}"
+		cp -L "$lib" "$S$lib"
+	done
 done
 install -m 0755 "$here/init" "$S/init"
 install -m 0644 "$here/cases/lib.sh" "$S/cases/lib.sh"

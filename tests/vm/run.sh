@@ -17,6 +17,16 @@
 # Outputs stay in .output/vm/: console.log (the whole serial console),
 # initramfs.cpio.gz, build.log, qemu.stderr, the static binaries.
 set -eu -o pipefail
+# Case files named on the command line are relative to the caller's cwd.
+cases=()
+for a in "$@"; do
+	case ${a##*/} in
+	[0-9]*.sh) ;;
+	*) echo "vm: case files are named NN-name.sh (/init runs only those): $a" >&2; exit 2 ;;
+	esac
+	[ -f "$a" ] || { echo "vm: no such case file: $a" >&2; exit 2; }
+	cases+=("$(realpath "$a")")
+done
 cd "$(dirname "$0")/../.."
 OUT=.output/vm
 LOG=$OUT/console.log
@@ -104,7 +114,6 @@ if ! make -f Makefile -j"$(nproc)" "$OUT/cgguard" "$OUT/cgg_traffic" > "$OUT/bui
 	tail -n 40 "$OUT/build.log" >&2
 	die "static build failed (full log: $OUT/build.log)"
 fi
-cases=("$@")
 if [ ${#cases[@]} = 0 ]; then
 	cases=(tests/vm/cases/[0-9]*.sh)
 fi
@@ -131,11 +140,12 @@ qrc=$?
 qpid=""
 set -e
 T_VM=$((SECONDS - T1))
-# The serial console ends lines with \r\n.
-sed -i 's/\r$//' "$LOG"
+# The serial console ends lines with \r\n, and SeaBIOS leaves terminal
+# escapes (reset, clear screen) in front of the first line /init prints.
+sed -i 's/\r$//; s/\x1bc//g; s/\x1b\[[0-9;?]*[A-Za-z]//g' "$LOG"
 
 # --- 4. verdict ----------------------------------------------------------------
-if ! grep -q '^VMINIT up' "$LOG"; then
+if ! grep -q 'VMINIT up' "$LOG"; then
 	# qemu never got as far as our /init.  If qemu itself complained and
 	# exited (not our timeout), it cannot run here; otherwise the kernel or
 	# initramfs is broken, which is a failure.
@@ -144,7 +154,7 @@ if ! grep -q '^VMINIT up' "$LOG"; then
 		skip "qemu-system-x86_64 could not run (exit $qrc)"
 	fi
 fi
-boot=$(sed -n 's/^VMINIT up \([0-9.]*\).*/\1/p' "$LOG" | head -n 1)
+boot=$(sed -n 's/.*VMINIT up \([0-9.]*\).*/\1/p' "$LOG" | head -n 1)
 
 # Case lines, with the output of every case that did not pass.
 { grep '^VMCASE ' "$LOG" || true; } | while read -r _ name res rest; do

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* cgguard ctl status|reload|list: talks to the daemon's control socket. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <json-c/json.h>
+#include "cgguard.h"
+#include "../daemon/daemon.h"
+
+#define CTL_REPLY_MAX	(64u << 20)
+
+static void usage(void)
+{
+	printf("Usage: %s ctl status|reload|list [--socket PATH] "
+	       "[--timeout SEC] [--json]\n\n"
+	       "  status  daemon, config, policies with their last load result\n"
+	       "          (a rejected file shows its file:line:col error),\n"
+	       "          cgroups bound by rules, last reconcile\n"
+	       "  reload  re-read the config and every policy file, reconcile\n"
+	       "  list    guarded cgroups (like `cgguard list --json`)\n\n"
+	       "The socket (default %s) serves root and its owner only.\n",
+	       prog_name, CGD_SOCKET);
+}
+
+static int ctl_connect(const char *path, int timeout_s)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { timeout_s, 0 };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "%s ctl: socket path too long\n", prog_name);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int e = errno;
+
+		fprintf(stderr, "%s ctl: cannot connect to %s: %s%s\n",
+			prog_name, path, strerror(e),
+			e == ENOENT || e == ECONNREFUSED ? " (is the daemon "
+			"running? see --socket)" : e == EACCES ? " (the "
+			"socket serves root and its owner only)" : "");
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* Sends one request and reads one line of reply into a malloc'd string. */
+static int ctl_call(int fd, const char *cmd, char **reply)
+{
+	char req[64], *buf = NULL, *t;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+
+	snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}\n", cmd);
+	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req))
+		return -errno;
+	for (;;) {
+		if (len + 4096 > cap) {
+			if (cap >= CTL_REPLY_MAX)
+				break;
+			t = realloc(buf, cap = cap ? 2 * cap : 65536);
+			if (!t) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = t;
+		}
+		n = recv(fd, buf + len, cap - len - 1, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+		if (memchr(buf + len - n, '\n', n))
+			break;
+	}
+	if (!len) {
+		free(buf);
+		return errno == EAGAIN ? -ETIMEDOUT : -ECONNRESET;
+	}
+	buf[len] = 0;
+	*reply = buf;
+	return 0;
+}
+
+static const char *jstr(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";
+}
+
+static int64_t jint(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
+}
+
+static void status_text(json_object *o)
+{
+	json_object *cfg = NULL, *pols = NULL, *bound = NULL, *rec = NULL;
+	size_t i;
+
+	json_object_object_get_ex(o, "config", &cfg);
+	json_object_object_get_ex(o, "policies", &pols);
+	json_object_object_get_ex(o, "bound", &bound);
+	json_object_object_get_ex(o, "last_reconcile", &rec);
+	printf("daemon pid %lld, up %lld s, metrics %s, socket %s\n",
+	       (long long)jint(o, "pid"), (long long)jint(o, "uptime_s"),
+	       jstr(o, "metrics"), jstr(o, "socket"));
+	printf("config %s: %lld rule(s), %s%s%s\n", jstr(cfg, "file"),
+	       (long long)jint(cfg, "rules"), jstr(cfg, "result"),
+	       *jstr(cfg, "error") ? ": " : "", jstr(cfg, "error"));
+	printf("policies (%s):\n", jstr(o, "policy_dir"));
+	for (i = 0; pols && i < json_object_array_length(pols); i++) {
+		json_object *p = json_object_array_get_idx(pols, i);
+
+		printf("  %-16s %-7s %s  (loads: %lld ok, %lld error)\n",
+		       jstr(p, "name"), jstr(p, "result"), jstr(p, "file"),
+		       (long long)jint(p, "loads_ok"),
+		       (long long)jint(p, "loads_error"));
+		if (*jstr(p, "error"))
+			printf("      %s\n", jstr(p, "error"));
+	}
+	printf("cgroups bound by rules: %lld\n", (long long)jint(o, "cgroups_bound"));
+	for (i = 0; bound && i < json_object_array_length(bound); i++) {
+		json_object *b = json_object_array_get_idx(bound, i);
+
+		printf("  %-48s %s\n", jstr(b, "cgroup"), jstr(b, "policy"));
+	}
+	printf("last reconcile (%s): %s, %lld us; %lld attached, %lld adopted, "
+	       "%lld re-attached, %lld removed, %lld failed\n", jstr(rec, "why"),
+	       jstr(rec, "result"), (long long)jint(rec, "duration_us"),
+	       (long long)jint(rec, "attached"), (long long)jint(rec, "adopted"),
+	       (long long)jint(rec, "reattached"), (long long)jint(rec, "removed"),
+	       (long long)jint(rec, "failed"));
+	printf("attach failures since start: %lld\n",
+	       (long long)jint(o, "attach_failures"));
+}
+
+/* Prints the reply; 0 if it reports success. */
+static int show(const char *cmd, const char *reply)
+{
+	json_object *o = json_tokener_parse(reply), *v;
+	int bad;
+
+	if (!o) {
+		fprintf(stderr, "%s ctl: the daemon sent no JSON: %.200s\n",
+			prog_name, reply);
+		return 1;
+	}
+	bad = json_object_is_type(o, json_type_object) &&
+	      (json_object_object_get_ex(o, "error", &v) ||
+	       (json_object_object_get_ex(o, "ok", &v) &&
+		!json_object_get_boolean(v)));
+	if (json_output)
+		fputs(reply, stdout);
+	else if (json_object_object_get_ex(o, "error", &v))
+		fprintf(stderr, "%s ctl: %s\n", prog_name, json_object_get_string(v));
+	else if (!strcmp(cmd, "status"))
+		status_text(o);
+	else
+		printf("%s\n", json_object_to_json_string_ext(o,
+		       JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return bad;
+}
+
+int do_ctl(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 't' },
+		COMMON_LONGOPTS, { 0 } };
+	const char *sock = CGD_SOCKET, *cmd;
+	char *reply = NULL;
+	int opt, fd, err, timeout = 30;
+
+	while ((opt = getopt_long(argc, argv, "s:t:jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's': sock = optarg; break;
+		case 't': timeout = atoi(optarg) > 0 ? atoi(optarg) : 30; break;
+		case 'j': json_output = 1; break;
+		case 'h': usage(); return 0;
+		default: usage(); return 2;
+		}
+	}
+	if (optind + 1 != argc || (strcmp(argv[optind], "status") &&
+	    strcmp(argv[optind], "reload") && strcmp(argv[optind], "list"))) {
+		usage();
+		return 2;
+	}
+	cmd = argv[optind];
+	fd = ctl_connect(sock, timeout);
+	if (fd < 0)
+		return 1;
+	err = ctl_call(fd, cmd, &reply);
+	close(fd);
+	if (err) {
+		fprintf(stderr, "%s ctl: %s: no reply from the daemon: %s\n",
+			prog_name, cmd, strerror(-err));
+		return 1;
+	}
+	err = show(cmd, reply);
+	free(reply);
+	return err;
+}
