@@ -22,6 +22,7 @@ int do_policy(int argc, char **argv);
 int do_doctor(int argc, char **argv);
 int do_gc(int argc, char **argv);
 int do_daemon(int argc, char **argv);
+int do_ctl(int argc, char **argv);
 int do_oci_hook(int argc, char **argv);
 
 /* Prints "cgguard: CONTEXT: DETAIL" (detail from cg_lasterr or errno). */

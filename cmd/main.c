@@ -58,6 +58,7 @@ static const struct cmd {
 	{ "gc",      do_gc,      "forget guarded cgroups that were removed" },
 	{ "doctor",  do_doctor,  "what this host can enforce; BPF hardening" },
 	{ "daemon",  do_daemon,  "watch policies and cgroups; metrics" },
+	{ "ctl",     do_ctl,     "talk to the daemon: status, reload, list" },
 	{ "oci-hook", do_oci_hook, "OCI runtime hook (createRuntime/poststop)" },
 	{ "version", do_version, "print the version" },
 	{ "help",    do_help,    "this text" },
