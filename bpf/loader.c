@@ -444,7 +444,6 @@ int find_slot(struct cg_guard *g, const struct cg_compiled *c,
 	char used[CG_MAX_SLOTS];
 	__u32 i, free_slot = 0, idle = 0;
 
-	used_slots(g, used);
 	for (i = 1; i < CG_MAX_SLOTS; i++) {
 		if (bpf_map_lookup_elem(g->map_fd[CG_MAP_SLOTS], &i, &m))
 			return -errno;
@@ -455,12 +454,17 @@ int find_slot(struct cg_guard *g, const struct cg_compiled *c,
 		}
 		if (!m.in_use && !free_slot)
 			free_slot = i;
-		if (m.in_use && !used[i] && !idle)
-			idle = i;
 	}
-	if (!free_slot && idle) {
-		evict_slot(g, idle);
-		free_slot = idle;
+	/* Only a full table pays for scanning every guarded cgroup. */
+	if (!free_slot) {
+		used_slots(g, used);
+		for (i = 1; i < CG_MAX_SLOTS && !idle; i++)
+			if (!used[i])
+				idle = i;
+		if (idle) {
+			evict_slot(g, idle);
+			free_slot = idle;
+		}
 	}
 	if (!free_slot)
 		return cg_seterr(-ENOSPC, "all %d policy slots are in use by "

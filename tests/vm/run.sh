@@ -1,7 +1,7 @@
 #!/bin/bash
 # VM tier: boots Debian's packaged 6.1 kernel under qemu (pure emulation, no
-# KVM) with an initramfs of busybox + static cgguard + static cgg_traffic +
-# tests/vm/cases, and runs the cases there.  The build host's kernel refuses
+# KVM) with an initramfs of busybox, cgguard (with its shared libraries),
+# a static cgg_traffic and tests/vm/cases, and runs the cases there.  The build host's kernel refuses
 # BPF LSM (EPERM); the VM's has it active, and it is a second kernel for the
 # packet and socket layers.
 #
@@ -15,7 +15,7 @@
 #   CI=true                          a skip (here or of a case) is a failure
 # Exit: 0 pass, 1 fail, 77 skip (qemu cannot run here; says why).
 # Outputs stay in .output/vm/: console.log (the whole serial console),
-# initramfs.cpio.gz, build.log, qemu.stderr, the static binaries.
+# initramfs.cpio.gz, build.log, qemu.stderr, the binaries.
 set -eu -o pipefail
 # Case files named on the command line are relative to the caller's cwd.
 cases=()
@@ -66,20 +66,15 @@ static_busybox() {
 		! readelf -l /bin/busybox 2>/dev/null | grep -q 'program interpreter'
 }
 newest_61() { ls /boot/vmlinuz-6.1.* 2>/dev/null | sort -V | tail -n 1; }
-libelf_needs_zstd() {
-	static_lib libelf.a &&
-		nm "$(${CC:-gcc} -print-file-name=libelf.a)" 2>/dev/null | grep -q ' U ZSTD_'
-}
 
 missing=""
 command -v qemu-system-x86_64 >/dev/null || missing="$missing qemu-system-x86"
 [ -n "${CGG_VM_KERNEL:-}" ] || [ -n "$(newest_61)" ] || missing="$missing linux-image-amd64"
 static_busybox || missing="$missing busybox-static"
 command -v cpio >/dev/null || missing="$missing cpio"
-static_lib libbpf.a || missing="$missing libbpf-dev"
-static_lib libelf.a || missing="$missing libelf-dev"
-static_lib libz.a || missing="$missing zlib1g-dev"
-static_lib libyaml.a || missing="$missing libyaml-dev"
+# cgg_traffic is linked -static (libc.a); cgguard goes in dynamically with
+# its libraries (see vm.mk for why it is not static).
+static_lib libc.a || missing="$missing libc6-dev"
 if [ -n "$missing" ]; then
 	[ "$(id -u)" = 0 ] || skip "missing$missing and not root to install them"
 	say "installing$missing"
@@ -96,23 +91,17 @@ if [ -n "$missing" ]; then
 		skip "could not install$missing (see apt output above)"
 	fi
 fi
-# Only Debian's elfutils >= 0.189 links libzstd into libelf.a.
-if libelf_needs_zstd && ! static_lib libzstd.a; then
-	[ "$(id -u)" = 0 ] || die "libelf.a needs libzstd.a: apt-get install libzstd-dev"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
-		libzstd-dev >/dev/null || die "apt-get install libzstd-dev failed"
-fi
 
 KERNEL=${CGG_VM_KERNEL:-$(newest_61)}
 [ -n "$KERNEL" ] && [ -f "$KERNEL" ] || skip "no /boot/vmlinuz-6.1.* (apt-get install linux-image-amd64)"
 [ -r "$KERNEL" ] || skip "$KERNEL is not readable (Debian installs it 0600: run as root)"
 KREL=${KERNEL##*/vmlinuz-}
 
-# --- 2. static binaries and the initramfs ------------------------------------
+# --- 2. binaries (vm.mk) and the initramfs -------------------------------------
 mkdir -p "$OUT"
 if ! make -f Makefile -j"$(nproc)" "$OUT/cgguard" "$OUT/cgg_traffic" > "$OUT/build.log" 2>&1; then
 	tail -n 40 "$OUT/build.log" >&2
-	die "static build failed (full log: $OUT/build.log)"
+	die "building the VM binaries failed (full log: $OUT/build.log)"
 fi
 if [ ${#cases[@]} = 0 ]; then
 	cases=(tests/vm/cases/[0-9]*.sh)
