@@ -138,12 +138,14 @@ static int attach_links(struct cg_guard *g, const struct cg_cgroup *cg,
 	cgfd = open(cg->abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgfd < 0)
 		return cg_seterr(-errno, "cannot open cgroup %s: %m", cg->abs);
+	/* Global LSM hooks are attached once at load, not per cgroup; they
+	 * find the cgroup's slot in cg_cgroups (written by record()). */
 	for (h = 0; h < CG_HOOK_MAX && !err; h++)
-		if (g->prog_fd[h] >= 0)
+		if (g->prog_fd[h] >= 0 && !cg_hooks[h].global)
 			err = ensure_link(g, cgfd, cg->id, h, &created[h]);
 	/* Bind only once every link exists: all layers switch together. */
 	for (h = 0; h < CG_HOOK_MAX && !err; h++)
-		if (g->prog_fd[h] >= 0)
+		if (g->prog_fd[h] >= 0 && !cg_hooks[h].global)
 			err = bind_slot(g, cg->id, h, slot);
 	if (err)
 		for (h = 0; h < CG_HOOK_MAX; h++)
@@ -317,10 +319,29 @@ int cg_guard_detach(struct cg_guard *g, const char *cgpath, __u64 cgid)
 	drop_links(cgid);
 	if (had_meta)	/* its slot stays cached until evicted */
 		bpf_map_delete_elem(g->map_fd[CG_MAP_CGROUPS], &cgid);
+	bpf_map_delete_elem(g->map_fd[CG_MAP_LSM_COUNTS], &cgid);
 	return 0;
 }
 
 /* ---- status and counters ------------------------------------------------- */
+
+/* A global hook enforces for every guarded cgroup while its link is up. */
+static int global_alive(int hook)
+{
+	struct bpf_link_info li = {};
+	__u32 len = sizeof(li);
+	char p[256];
+	int fd, ok;
+
+	global_link_pin(p, sizeof(p), hook);
+	fd = bpf_obj_get(p);
+	if (fd < 0)
+		return 0;
+	ok = !bpf_obj_get_info_by_fd(fd, &li, &len) &&
+	     li.type == BPF_LINK_TYPE_TRACING;
+	close(fd);
+	return ok;
+}
 
 static int prog_on_cgroup(int cgfd, int hook, __u32 prog_id)
 {
@@ -354,6 +375,11 @@ int cg_guard_status(struct cg_guard *g, __u64 cgid, struct cg_status *st)
 		st->available[h] = g->prog_fd[h] >= 0;
 		if (!st->available[h])
 			continue;
+		if (cg_hooks[h].global) {
+			st->linked[h] = st->enforced[h] = global_alive(h);
+			st->bound_slot[h] = st->meta.slot; /* read from meta */
+			continue;
+		}
 		st->linked[h] = link_alive(cgid, h);
 		st->enforced[h] = cgfd >= 0 &&
 				  prog_on_cgroup(cgfd, h, g->prog_id[h]);
@@ -413,7 +439,10 @@ int cg_guard_counters(struct cg_guard *g, __u64 cgid, int hook,
 	if (!pc)
 		return -ENOMEM;
 	storage_key(cgid, hook, &k);
-	if (bpf_map_lookup_elem(g->map_fd[CG_MAP_COUNTERS], &k, pc)) {
+	if (cg_hooks[hook].global) {	/* no cgroup storage: a hash by id */
+		if (bpf_map_lookup_elem(g->map_fd[CG_MAP_LSM_COUNTS], &cgid, pc))
+			goto out;	/* nothing counted yet */
+	} else if (bpf_map_lookup_elem(g->map_fd[CG_MAP_COUNTERS], &k, pc)) {
 		err = -errno;
 		goto out;
 	}

@@ -177,9 +177,16 @@ struct cg_cgroup_meta {
 	char path[CG_PATH_MAX];	/* relative to the cgroup2 mount */
 };
 
+/* cg_info.lsm_mode */
+#define CG_LSM_NONE		0
+#define CG_LSM_CGROUP		1	/* lsm_cgroup programs, per cgroup */
+#define CG_LSM_GLOBAL		2	/* one global lsm program per hook */
+
 struct cg_info {
 	__u32 abi;
 	__s32 lsm_err;		/* -errno of the LSM object's load, or 0 */
+	__u32 lsm_mode;		/* CG_LSM_* */
+	__u32 pad2;
 	__u64 degraded;		/* attaches applied without a wanted layer */
 };
 

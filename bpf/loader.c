@@ -46,6 +46,10 @@ const struct cg_hook_desc cg_hooks[CG_HOOK_MAX] = {
 	[CG_HOOK_LSM_CONNECT] = { "lsm_connect", BPF_LSM_CGROUP, CG_LAYER_LSM_CGROUP, 1 },
 	[CG_HOOK_LSM_SENDMSG] = { "lsm_sendmsg", BPF_LSM_CGROUP, CG_LAYER_LSM_CGROUP, 1 },
 	[CG_HOOK_LSM_BIND]    = { "lsm_bind", BPF_LSM_CGROUP, CG_LAYER_LSM_CGROUP, 1 },
+	[CG_HOOK_GLSM_CREATE] = { "glsm_create", BPF_LSM_MAC, CG_LAYER_LSM, 1, 1 },
+	[CG_HOOK_GLSM_CONNECT] = { "glsm_connect", BPF_LSM_MAC, CG_LAYER_LSM, 1, 1 },
+	[CG_HOOK_GLSM_SENDMSG] = { "glsm_sendmsg", BPF_LSM_MAC, CG_LAYER_LSM, 1, 1 },
+	[CG_HOOK_GLSM_BIND]   = { "glsm_bind", BPF_LSM_MAC, CG_LAYER_LSM, 1, 1 },
 };
 
 static const char *const map_names[CG_MAP_MAX] = {
@@ -57,6 +61,7 @@ static const char *const map_names[CG_MAP_MAX] = {
 	[CG_MAP_CGROUPS] = "cg_cgroups",
 	[CG_MAP_INFO] = "cg_info",
 	[CG_MAP_SOCKCFG] = "cg_sockcfg",
+	[CG_MAP_LSM_COUNTS] = "cg_lsm_counts",
 };
 
 int bpf_err(int err, const char *what)
@@ -115,7 +120,7 @@ static void remove_stale_maps(void)
 	}
 }
 
-/* Pins every program of @obj that is one of our hooks. */
+/* Pins every loaded program of @obj that is one of our hooks. */
 static int pin_progs(struct bpf_object *obj, int lsm)
 {
 	char p[256], name[64];
@@ -127,6 +132,8 @@ static int pin_progs(struct bpf_object *obj, int lsm)
 			continue;
 		snprintf(name, sizeof(name), "cg_%s", cg_hooks[h].name);
 		prog = bpf_object__find_program_by_name(obj, name);
+		if (lsm && prog && !bpf_program__autoload(prog))
+			continue;	/* the other LSM flavour */
 		pin_path(p, sizeof(p), "prog", cg_hooks[h].name);
 		err = prog ? bpf_program__pin(prog, p) : -ENOENT;
 		if (err)
@@ -146,32 +153,121 @@ static void unpin_progs(void)
 	}
 }
 
+void global_link_pin(char *buf, size_t len, int hook)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "global-%s", cg_hooks[hook].name);
+	pin_path(buf, len, "link", name);
+}
+
+/* The global flavour is attached here, once, and its links pinned. */
+static int attach_global(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+	struct bpf_link *l;
+	char p[256], name[64];
+	int h, err;
+
+	for (h = 0; h < CG_HOOK_MAX; h++) {
+		if (!cg_hooks[h].global)
+			continue;
+		snprintf(name, sizeof(name), "cg_%s", cg_hooks[h].name);
+		prog = bpf_object__find_program_by_name(obj, name);
+		l = prog ? bpf_program__attach_lsm(prog) : NULL;
+		if (!l)
+			return -errno ?: -ENOENT;
+		global_link_pin(p, sizeof(p), h);
+		unlink(p);
+		err = bpf_link__pin(l, p);
+		bpf_link__destroy(l);	/* the pin keeps it */
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void detach_global(void)
+{
+	char p[256];
+	int h, fd;
+
+	for (h = 0; h < CG_HOOK_MAX; h++) {
+		if (!cg_hooks[h].global)
+			continue;
+		global_link_pin(p, sizeof(p), h);
+		fd = bpf_obj_get(p);
+		if (fd >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+		}
+		unlink(p);
+	}
+}
+
+/*
+ * Which LSM flavour: per-cgroup lsm_cgroup where the kernel has it (6.0+),
+ * else one global program per hook.  CGGUARD_LSM_MODE=cgroup|global forces
+ * one (the VM tier tests both on one kernel).
+ */
+static int lsm_mode_wanted(void)
+{
+	const char *m = getenv("CGGUARD_LSM_MODE");
+
+	if (m && !strcmp(m, "global"))
+		return CG_LSM_GLOBAL;
+	if (m && !strcmp(m, "cgroup"))
+		return CG_LSM_CGROUP;
+	return cg_probe(CG_LAYER_LSM_CGROUP)->available ? CG_LSM_CGROUP :
+							   CG_LSM_GLOBAL;
+}
+
 /*
  * The LSM object shares every map with the guard object.  It loads only
  * where the kernel allows BPF LSM; anything else leaves the LSM hooks
  * unpinned, which every later process reads as "layer unavailable".
  */
-static int load_lsm(struct guard_bpf *gskel)
+static int load_lsm(struct guard_bpf *gskel, __u32 *mode)
 {
 	struct lsm_bpf *skel = lsm_bpf__open();
+	int want = lsm_mode_wanted(), err = skel ? 0 : -errno, h;
+	struct bpf_program *prog;
 	struct bpf_map *m;
-	int err = skel ? 0 : -errno;
+	char name[64];
 
+	*mode = CG_LSM_NONE;
+	for (h = 0; skel && h < CG_HOOK_MAX; h++) {
+		if (!cg_hooks[h].lsm)
+			continue;
+		snprintf(name, sizeof(name), "cg_%s", cg_hooks[h].name);
+		prog = bpf_object__find_program_by_name(skel->obj, name);
+		if (prog)
+			bpf_program__set_autoload(prog, cg_hooks[h].global ==
+						  (want == CG_LSM_GLOBAL));
+	}
 	if (skel) {
 		bpf_object__for_each_map(m, skel->obj) {
 			struct bpf_map *gm = bpf_object__find_map_by_name(
 				gskel->obj, bpf_map__name(m));
 
+			if (bpf_map__is_internal(m))
+				continue;
 			if (!gm || (err = bpf_map__reuse_fd(m, bpf_map__fd(gm))))
 				break;
 		}
 	}
 	if (!err)
 		err = lsm_bpf__load(skel);
+	if (!err && want == CG_LSM_GLOBAL)
+		err = attach_global(skel->obj);
 	if (!err)
 		err = pin_progs(skel->obj, 1);
-	if (err)
+	if (err) {
 		unpin_progs();	/* guard programs are not pinned yet */
+		detach_global();
+	} else {
+		*mode = want;
+	}
 	lsm_bpf__destroy(skel);
 	return err;
 }
@@ -187,6 +283,7 @@ static int load_fresh(void)
 
 	remove_stale_maps();
 	unpin_progs();
+	detach_global();
 	skel = guard_bpf__open_and_load();
 	if (!skel)
 		return bpf_err(-errno, "loading the packet and socket programs");
@@ -206,7 +303,7 @@ static int load_fresh(void)
 		err = cg_slot_write_unbound(bpf_map__fd(skel->maps.cg_lpm));
 	if (err)
 		goto fail;
-	info.lsm_err = load_lsm(skel);
+	info.lsm_err = load_lsm(skel, &info.lsm_mode);
 	bpf_map_update_elem(bpf_map__fd(skel->maps.cg_info), &zero, &info,
 			    BPF_ANY);
 	/* Packet programs last: the egress pin marks the state complete. */
@@ -529,6 +626,7 @@ int claim_slot(struct cg_guard *g, __u32 slot, const struct cg_compiled *c,
 
 int cg_guard_has_lsm(const struct cg_guard *g)
 {
-	return g->prog_fd[CG_HOOK_LSM_CREATE] >= 0;
+	return g->prog_fd[CG_HOOK_LSM_CREATE] >= 0 ||
+	       g->prog_fd[CG_HOOK_GLSM_CREATE] >= 0;
 }
 

@@ -35,6 +35,10 @@ enum cg_hook {
 	CG_HOOK_LSM_CONNECT,
 	CG_HOOK_LSM_SENDMSG,
 	CG_HOOK_LSM_BIND,
+	CG_HOOK_GLSM_CREATE,	/* global lsm flavour: one link, all cgroups */
+	CG_HOOK_GLSM_CONNECT,
+	CG_HOOK_GLSM_SENDMSG,
+	CG_HOOK_GLSM_BIND,
 	CG_HOOK_MAX,
 };
 
@@ -43,6 +47,7 @@ struct cg_hook_desc {
 	int attach_type;	/* enum bpf_attach_type */
 	int layer;		/* enum cg_layer (probe.h) */
 	int lsm;		/* lives in the LSM object */
+	int global;		/* attached once (lsm), not per cgroup */
 };
 extern const struct cg_hook_desc cg_hooks[CG_HOOK_MAX];
 
@@ -55,6 +60,7 @@ enum cg_map_id {
 	CG_MAP_CGROUPS,
 	CG_MAP_INFO,
 	CG_MAP_SOCKCFG,
+	CG_MAP_LSM_COUNTS,
 	CG_MAP_MAX,
 };
 

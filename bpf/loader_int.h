@@ -8,6 +8,8 @@
 
 int bpf_err(int err, const char *what);
 void pin_path(char *buf, size_t len, const char *kind, const char *name);
+/* Pin of the single link of a global (lsm) hook. */
+void global_link_pin(char *buf, size_t len, int hook);
 /* Writes the compiled policy and socket config into a free slot. */
 int claim_slot(struct cg_guard *g, __u32 slot, const struct cg_compiled *c,
 	       const struct cg_sockcfg *sc, const struct cg_policy *p);

@@ -23,18 +23,87 @@ char LICENSE[] SEC("license") = "GPL";
 #include "verdict.bpf.h"
 
 #define SIGKILL 9
+#define EPERM 1
+#define MAX_CGROUP_DEPTH 32
+
+/*
+ * Two flavours of the same programs:
+ *  - lsm_cgroup (6.0+): attached per guarded cgroup; the policy comes from
+ *    the attachment's cgroup storage; return 1 allow / 0 deny.
+ *  - lsm (global, any kernel with BPF LSM): attached once; the policy is
+ *    the deepest guarded ancestor's, found by walking the current task's
+ *    cgroup ancestors in cg_cgroups; return 0 allow / -EPERM deny.
+ * GLOBAL is a compile-time constant in each program, so the other
+ * flavour's helpers (cgroup storage) are compiled out.
+ */
+struct who {
+	__u32 slot;
+	__u64 cgid;	/* global flavour: the guarded cgroup that decides */
+};
+
+/* Global flavour: 0 if no ancestor of the current task is guarded. */
+static __always_inline int find_guarded(struct who *w)
+{
+	struct cg_cgroup_meta *m;
+	int i, found = 0;
+
+	for (i = 0; i < MAX_CGROUP_DEPTH; i++) {
+		__u64 id = bpf_get_current_ancestor_cgroup_id(i);
+
+		if (!id)
+			break;
+		m = bpf_map_lookup_elem(&cg_cgroups, &id);
+		if (m) {	/* deeper ones overwrite: the nearest decides */
+			w->slot = m->slot < CG_MAX_SLOTS ? m->slot : 0;
+			w->cgid = id;
+			found = 1;
+		}
+	}
+	return found;
+}
+
+static __always_inline int who_am_i(struct who *w, int global)
+{
+	if (!global) {
+		w->slot = bound_slot();
+		return 1;
+	}
+	return find_guarded(w);
+}
+
+static __always_inline void count_global(__u64 cgid, int res)
+{
+	struct cg_counters *c = bpf_map_lookup_elem(&cg_lsm_counts, &cgid);
+	struct cg_counters zero = {};
+
+	if (!c) {
+		bpf_map_update_elem(&cg_lsm_counts, &cgid, &zero, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&cg_lsm_counts, &cgid);
+	}
+	if (c)
+		c->pkts[res] += 1;
+}
+
+static __always_inline int allow_ret(int global)
+{
+	return global ? 0 : CG_SOCK_ALLOW;
+}
 
 /* Counts, carries out on_violation: kill, and returns the LSM verdict. */
-static __always_inline int lsm_verdict(__u8 action, int audit, __u8 sflags)
+static __always_inline int lsm_verdict(const struct who *w, int global,
+				       __u8 action, int audit, __u8 sflags)
 {
 	int res = result_of(action, audit);
 
-	count_storage(res, 1, 0, 0);
+	if (global)
+		count_global(w->cgid, res);
+	else
+		count_storage(res, 1, 0, 0);
 	if (res != CG_RES_DROP)
-		return CG_SOCK_ALLOW;
+		return allow_ret(global);
 	if (sflags & CG_SF_KILL)
 		bpf_send_signal(SIGKILL);
-	return CG_SOCK_DENY;
+	return global ? -EPERM : CG_SOCK_DENY;
 }
 
 static __always_inline const struct cg_sockcfg *sockcfg(__u32 slot)
@@ -69,60 +138,113 @@ static __always_inline int read_sockaddr(struct sockaddr *sa, struct pkt *p)
 }
 
 /* connect() and sendmsg() to an address: judged by the egress rules. */
-static __always_inline int lsm_addr(struct socket *sock, struct sockaddr *sa)
+static __always_inline int lsm_addr(struct socket *sock, struct sockaddr *sa,
+				    int global)
 {
-	__u32 slot = bound_slot();
-	const struct cg_sockcfg *c = sockcfg(slot);
 	struct pkt p = { .parsed = 1 };
+	const struct cg_sockcfg *c;
 	struct verdict vd;
+	struct who w = {};
 	__u16 proto;
 
-	if (!sa || read_sockaddr(sa, &p))
-		return CG_SOCK_ALLOW;	/* not inet: families are judged at create */
+	if (!who_am_i(&w, global) || !sa || read_sockaddr(sa, &p))
+		return allow_ret(global); /* not inet: judged at create */
+	c = sockcfg(w.slot);
 	proto = BPF_CORE_READ(sock, sk, sk_protocol);
 	p.proto = proto == CG_P_ICMPV6 ? CG_P_ICMP : proto;
-	decide(slot, CG_DIR_EGRESS_V, &p, &vd);
-	count_rule(slot, vd.rule, 1);
-	return lsm_verdict(vd.action, vd.flags & CG_F_AUDIT, c ? c->flags : 0);
+	decide(w.slot, CG_DIR_EGRESS_V, &p, &vd);
+	count_rule(w.slot, vd.rule, 1);
+	return lsm_verdict(&w, global, vd.action, vd.flags & CG_F_AUDIT,
+			   c ? c->flags : 0);
 }
+
+static __always_inline int lsm_create(int family, int type, int kern,
+				      int global)
+{
+	const struct cg_sockcfg *c;
+	struct who w = {};
+
+	if (kern || !who_am_i(&w, global))
+		return allow_ret(global);	/* kernel-internal sockets */
+	c = sockcfg(w.slot);
+	if (!c)
+		return allow_ret(global);
+	return lsm_verdict(&w, global, judge_create(c, family, type),
+			   c->flags & CG_SF_AUDIT, c->flags);
+}
+
+static __always_inline int lsm_bind(struct sockaddr *address, int global)
+{
+	const struct cg_sockcfg *c;
+	struct pkt p = {};
+	struct who w = {};
+
+	if (!who_am_i(&w, global) || read_sockaddr(address, &p))
+		return allow_ret(global);
+	c = sockcfg(w.slot);
+	if (!c)
+		return allow_ret(global);
+	return lsm_verdict(&w, global, judge_bind(c, p.port),
+			   c->flags & CG_SF_AUDIT, c->flags);
+}
+
+/* ---- per-cgroup flavour (lsm_cgroup) ------------------------------------ */
 
 SEC("lsm_cgroup/socket_create")
 int BPF_PROG(cg_lsm_create, int family, int type, int protocol, int kern)
 {
-	const struct cg_sockcfg *c;
-
-	if (kern)
-		return CG_SOCK_ALLOW;	/* kernel-internal sockets */
-	c = sockcfg(bound_slot());
-	if (!c)
-		return CG_SOCK_ALLOW;
-	return lsm_verdict(judge_create(c, family, type),
-			   c->flags & CG_SF_AUDIT, c->flags);
+	return lsm_create(family, type, kern, 0);
 }
 
 SEC("lsm_cgroup/socket_connect")
 int BPF_PROG(cg_lsm_connect, struct socket *sock, struct sockaddr *address,
 	     int addrlen)
 {
-	return lsm_addr(sock, address);
+	return lsm_addr(sock, address, 0);
 }
 
 SEC("lsm_cgroup/socket_sendmsg")
 int BPF_PROG(cg_lsm_sendmsg, struct socket *sock, struct msghdr *msg, int size)
 {
 	/* Connected sends carry no address; connect() was judged already. */
-	return lsm_addr(sock, BPF_CORE_READ(msg, msg_name));
+	return lsm_addr(sock, BPF_CORE_READ(msg, msg_name), 0);
 }
 
 SEC("lsm_cgroup/socket_bind")
 int BPF_PROG(cg_lsm_bind, struct socket *sock, struct sockaddr *address,
 	     int addrlen)
 {
-	const struct cg_sockcfg *c = sockcfg(bound_slot());
-	struct pkt p = {};
+	return lsm_bind(address, 0);
+}
 
-	if (!c || read_sockaddr(address, &p))
-		return CG_SOCK_ALLOW;
-	return lsm_verdict(judge_bind(c, p.port), c->flags & CG_SF_AUDIT,
-			   c->flags);
+/* ---- global flavour (lsm) ------------------------------------------------ */
+
+/* A global LSM program is chained after earlier verdicts: pass on a denial
+ * already made (ret != 0) instead of overriding it. */
+SEC("lsm/socket_create")
+int BPF_PROG(cg_glsm_create, int family, int type, int protocol, int kern,
+	     int ret)
+{
+	return ret ? ret : lsm_create(family, type, kern, 1);
+}
+
+SEC("lsm/socket_connect")
+int BPF_PROG(cg_glsm_connect, struct socket *sock, struct sockaddr *address,
+	     int addrlen, int ret)
+{
+	return ret ? ret : lsm_addr(sock, address, 1);
+}
+
+SEC("lsm/socket_sendmsg")
+int BPF_PROG(cg_glsm_sendmsg, struct socket *sock, struct msghdr *msg,
+	     int size, int ret)
+{
+	return ret ? ret : lsm_addr(sock, BPF_CORE_READ(msg, msg_name), 1);
+}
+
+SEC("lsm/socket_bind")
+int BPF_PROG(cg_glsm_bind, struct socket *sock, struct sockaddr *address,
+	     int addrlen, int ret)
+{
+	return ret ? ret : lsm_bind(address, 1);
 }

@@ -66,4 +66,13 @@ struct {
 	__type(value, struct cg_info);
 } cg_info SEC(".maps");
 
+/* Counters of the global LSM programs, which have no cgroup storage:
+ * keyed by the id of the guarded cgroup that decided. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct cg_counters);
+} cg_lsm_counts SEC(".maps");
+
 #endif

@@ -123,7 +123,7 @@ static const struct { const char *name; int hooks[2]; } op_layers[] = {
 	{ "sendmsg", { CG_HOOK_SENDMSG4, CG_HOOK_SENDMSG6 } },
 	{ "bind",    { CG_HOOK_BIND4, CG_HOOK_BIND6 } },
 	{ "create",  { CG_HOOK_CREATE, -1 } },
-	{ "lsm",     { CG_HOOK_LSM_CREATE, -1 } },
+	{ "lsm",     { CG_HOOK_LSM_CREATE, CG_HOOK_GLSM_CREATE } },
 };
 
 static void op_counts(struct cg_guard *g, __u64 cgid, int l, __u64 out[3])
@@ -152,9 +152,9 @@ static void print_ops(struct json *j, struct cg_guard *g, __u64 cgid)
 		jw_obj_start(j);
 	}
 	for (l = 0; l < sizeof(op_layers) / sizeof(op_layers[0]); l++) {
-		int h = op_layers[l].hooks[0];
+		int h = op_layers[l].hooks[0], h2 = op_layers[l].hooks[1];
 
-		if (g->prog_fd[h] < 0) {
+		if (g->prog_fd[h] < 0 && (h2 < 0 || g->prog_fd[h2] < 0)) {
 			if (!j)
 				printf("  %-8s (layer unavailable on this kernel)\n",
 				       op_layers[l].name);

@@ -18,14 +18,17 @@
 static void usage(void)
 {
 	printf("Usage: %s ctl status|reload|list [--socket PATH] "
-	       "[--timeout SEC] [--json]\n\n"
+	       "[--timeout SEC] [--json]\n"
+	       "       %s ctl --raw LINE [--socket PATH]\n\n"
 	       "  status  daemon, config, policies with their last load result\n"
 	       "          (a rejected file shows its file:line:col error),\n"
 	       "          cgroups bound by rules, last reconcile\n"
 	       "  reload  re-read the config and every policy file, reconcile\n"
-	       "  list    guarded cgroups (like `cgguard list --json`)\n\n"
+	       "  list    guarded cgroups (like `cgguard list --json`)\n"
+	       "  --raw   send LINE as the request, print the reply as is\n"
+	       "          (for scripts and tests of the protocol)\n\n"
 	       "The socket (default %s) serves root and its owner only.\n",
-	       prog_name, CGD_SOCKET);
+	       prog_name, prog_name, CGD_SOCKET);
 }
 
 static int ctl_connect(const char *path, int timeout_s)
@@ -58,16 +61,20 @@ static int ctl_connect(const char *path, int timeout_s)
 	return fd;
 }
 
-/* Sends one request and reads one line of reply into a malloc'd string. */
-static int ctl_call(int fd, const char *cmd, char **reply)
+/* Sends one request line and reads one line of reply (malloc'd). */
+static int ctl_call(int fd, const char *req, char **reply)
 {
-	char req[64], *buf = NULL, *t;
+	char *buf = NULL, *t;
 	size_t len = 0, cap = 0;
 	ssize_t n;
 
-	snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}\n", cmd);
-	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req))
-		return -errno;
+	int serr = 0;
+
+	/* A refused peer gets its error and a closed socket: read it even
+	 * if sending failed. */
+	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req) ||
+	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1)
+		serr = -errno;
 	for (;;) {
 		if (len + 4096 > cap) {
 			if (cap >= CTL_REPLY_MAX)
@@ -90,7 +97,7 @@ static int ctl_call(int fd, const char *cmd, char **reply)
 	}
 	if (!len) {
 		free(buf);
-		return errno == EAGAIN ? -ETIMEDOUT : -ECONNRESET;
+		return serr ? serr : errno == EAGAIN ? -ETIMEDOUT : -ECONNRESET;
 	}
 	buf[len] = 0;
 	*reply = buf;
@@ -186,37 +193,51 @@ int do_ctl(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "raw", required_argument, NULL, 'r' },
 		COMMON_LONGOPTS, { 0 } };
-	const char *sock = CGD_SOCKET, *cmd;
-	char *reply = NULL;
+	const char *sock = CGD_SOCKET, *cmd = NULL, *raw = NULL;
+	char *reply = NULL, req[64];
 	int opt, fd, err, timeout = 30;
 
-	while ((opt = getopt_long(argc, argv, "s:t:jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:t:r:jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': sock = optarg; break;
 		case 't': timeout = atoi(optarg) > 0 ? atoi(optarg) : 30; break;
+		case 'r': raw = optarg; break;
 		case 'j': json_output = 1; break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
 		}
 	}
-	if (optind + 1 != argc || (strcmp(argv[optind], "status") &&
-	    strcmp(argv[optind], "reload") && strcmp(argv[optind], "list"))) {
+	if (!raw && (optind + 1 != argc || (strcmp(argv[optind], "status") &&
+	    strcmp(argv[optind], "reload") && strcmp(argv[optind], "list")))) {
 		usage();
 		return 2;
 	}
-	cmd = argv[optind];
+	if (raw && (optind != argc || strchr(raw, '\n'))) {
+		usage();
+		return 2;
+	}
+	if (!raw) {
+		cmd = argv[optind];
+		snprintf(req, sizeof(req), "{\"cmd\":\"%s\"}", cmd);
+	}
 	fd = ctl_connect(sock, timeout);
 	if (fd < 0)
 		return 1;
-	err = ctl_call(fd, cmd, &reply);
+	err = ctl_call(fd, raw ? raw : req, &reply);
 	close(fd);
 	if (err) {
-		fprintf(stderr, "%s ctl: %s: no reply from the daemon: %s\n",
-			prog_name, cmd, strerror(-err));
+		fprintf(stderr, "%s ctl: no reply from the daemon: %s\n",
+			prog_name, strerror(-err));
 		return 1;
 	}
-	err = show(cmd, reply);
+	if (raw) {
+		fputs(reply, stdout);
+		err = !!strstr(reply, "\"error\"");
+	} else {
+		err = show(cmd, reply);
+	}
 	free(reply);
 	return err;
 }

@@ -8,14 +8,16 @@
 #include "../bpf/probe.h"
 
 /* Layers as listed, with the hooks that make each one up. */
-static const struct { const char *name; int hooks[4]; int n; } layers[] = {
+static const struct { const char *name; int hooks[8]; int n; } layers[] = {
 	{ "packet",  { CG_HOOK_EGRESS, CG_HOOK_INGRESS }, 2 },
 	{ "connect", { CG_HOOK_CONNECT4, CG_HOOK_CONNECT6 }, 2 },
 	{ "sendmsg", { CG_HOOK_SENDMSG4, CG_HOOK_SENDMSG6 }, 2 },
 	{ "bind",    { CG_HOOK_BIND4, CG_HOOK_BIND6 }, 2 },
 	{ "create",  { CG_HOOK_CREATE }, 1 },
 	{ "lsm",     { CG_HOOK_LSM_CREATE, CG_HOOK_LSM_CONNECT,
-		       CG_HOOK_LSM_SENDMSG, CG_HOOK_LSM_BIND }, 4 },
+		       CG_HOOK_LSM_SENDMSG, CG_HOOK_LSM_BIND,
+		       CG_HOOK_GLSM_CREATE, CG_HOOK_GLSM_CONNECT,
+		       CG_HOOK_GLSM_SENDMSG, CG_HOOK_GLSM_BIND }, 8 },
 };
 #define NLAYERS (sizeof(layers) / sizeof(layers[0]))
 
@@ -35,14 +37,20 @@ static const char *why_not(const struct cg_status *st, int h)
 	return NULL;
 }
 
+/* A layer is enforced when every hook this kernel loaded for it is (the
+ * LSM layer loads one of its two flavours). */
 static const char *layer_why(const struct cg_status *st, size_t l)
 {
 	const char *w = NULL;
-	int i;
+	int i, any = 0;
 
-	for (i = 0; i < layers[l].n && !w; i++)
+	for (i = 0; i < layers[l].n && !w; i++) {
+		if (!st->available[layers[l].hooks[i]])
+			continue;
+		any = 1;
 		w = why_not(st, layers[l].hooks[i]);
-	return w;
+	}
+	return any ? w : "unavailable on this kernel";
 }
 
 /* Requested: the LSM layer only when the policy needs it; the rest always. */
@@ -106,6 +114,8 @@ static int list_one(const struct cg_status *st, void *ctx)
 		for (i = 0; i < layers[l].n; i++) {
 			int h = layers[l].hooks[i];
 
+			if (!st->available[h] && layers[l].n > 4)
+				continue;	/* the LSM flavour not in use */
 			jw_key(j, cg_hooks[h].name);
 			jw_obj_start(j);
 			jw_kbool(j, "enforced", !why_not(st, h));
