@@ -197,6 +197,7 @@ client "$BENCH" rr-client $ADDR_B $P_RR 0.2 | grep -q result=ok ||
 
 # ---- configurations ------------------------------------------------------
 enable() {
+	: > "$TMP/pending"
 	case $1 in
 	none) ;;
 	cgguard)
@@ -212,12 +213,23 @@ enable() {
 	esac
 }
 
+# Returns non-zero if the run just made must be discarded.
 disable() {
 	case $1 in
 	none) ;;
 	cgguard)
 		# Proof the program was on the path: egress passes counted.
-		"$CGGUARD" --json stats --cgroup "$CG" >"$TMP/stats.json" 2>&1
+		# cgguard's pinned state is shared with every other cgguard
+		# user on the host; if one of them reset it during the run,
+		# the cgroup is no longer guarded and the run does not count.
+		if ! "$CGGUARD" --json stats --cgroup "$CG" >"$TMP/stats.json" 2>&1; then
+			echo "veth benchmark: cgguard no longer guards the client" \
+			     "cgroup after the run ($(head -c 200 "$TMP/stats.json"));" \
+			     "run discarded" >&2
+			"$CGGUARD" detach --cgroup "$CG" >/dev/null 2>&1
+			DISCARDED=$((DISCARDED + 1))
+			return 1
+		fi
 		CGG_PASSED=$(jq '[.. | objects | select(has("egress")) |
 			.egress.pass.packets] | add // 0' "$TMP/stats.json" \
 			2>/dev/null)
@@ -230,7 +242,10 @@ disable() {
 }
 
 # Appends "config metric value" lines to $TMP/results.
-record() { echo "$1 $2 $3" >> "$TMP/results"; }
+# Results of a run are pending until disable() says the run was valid.
+record() { echo "$1 $2 $3" >> "$TMP/pending"; }
+commit() { cat "$TMP/pending" >> "$TMP/results"; : > "$TMP/pending"; }
+DISCARDED=0
 
 # TCP throughput (first second omitted: slow start).
 measure_tcp() {
@@ -288,7 +303,6 @@ LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "  ... warm-up" >&2
 saved="$TCP_SECS $UDP_SECS $RR_SECS"
 TCP_SECS=2 UDP_SECS=1 RR_SECS=1
-: > "$TMP/results"
 measure warmup
 read -r TCP_SECS UDP_SECS RR_SECS <<<"$saved"
 
@@ -304,10 +318,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			cfg=${CONFIGS[$(((r - 1 + k) % 3))]}
 			enable $cfg
 			measure_$m $cfg
-			disable $cfg
-			if [ $cfg = cgguard ]; then
-				record cgguard passed "${CGG_PASSED:-0}"
-			fi
+			disable $cfg || continue
+			[ $cfg = cgguard ] && record cgguard passed "${CGG_PASSED:-0}"
+			commit
 		done
 	done
 done
@@ -321,7 +334,7 @@ if [[ " $METRICS " = *" udp "* ]]; then
 	echo "  ... in-situ: cgguard with BPF run-time statistics" >&2
 	enable cgguard
 	measure_udp insitu "$BENCH" insitu
-	disable cgguard
+	disable cgguard && commit || UDP_OUT=
 	INSITU=$(sed -n 's/^insitu: prog=egress .*tag=\([0-9a-f]*\) runs=\([0-9]*\) ns_per_run=\([0-9.]*\).*/tag \1: \3 ns per run over \2 runs/p' <<<"$UDP_OUT")
 fi
 
@@ -391,5 +404,6 @@ END {
 		printf "in-situ UDP run with BPF stats on: %.0f pkt/s sent\n", val["insitu", "udp_tx_pps", 1]
 }' "$TMP/results"
 [ -n "$INSITU" ] && echo "in-situ cg_egress cost in the datapath (BPF stats): $INSITU"
+[ "$DISCARDED" -gt 0 ] && echo "discarded: $DISCARDED cgguard run(s): another cgguard user reset the shared pinned state meanwhile"
 echo "ratios: for throughput and trans/s, < 1 means slower than the reference;"
 echo "for latency, > 1 means slower"

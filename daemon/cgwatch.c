@@ -26,33 +26,33 @@
 #define CGW_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
 		  IN_DELETE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW)
 
-int cgd_queue_cgroup(struct cgd *d, const char *rel)
+int cgd_queue_path(char ***v, size_t *n, const char *rel)
 {
 	char **t;
 	size_t i;
 
-	for (i = 0; i < d->nnewcg; i++)
-		if (!strcmp(d->newcg[i], rel))
+	for (i = 0; i < *n; i++)
+		if (!strcmp((*v)[i], rel))
 			return 0;
-	t = realloc(d->newcg, (d->nnewcg + 1) * sizeof(*t));
+	t = realloc(*v, (*n + 1) * sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	d->newcg = t;
-	if (!(t[d->nnewcg] = strdup(rel)))
+	*v = t;
+	if (!(t[*n] = strdup(rel)))
 		return -ENOMEM;
-	d->nnewcg++;
+	(*n)++;
 	return 0;
 }
 
-void cgd_clear_queue(struct cgd *d)
+void cgd_clear_paths(char ***v, size_t *n)
 {
 	size_t i;
 
-	for (i = 0; i < d->nnewcg; i++)
-		free(d->newcg[i]);
-	free(d->newcg);
-	d->newcg = NULL;
-	d->nnewcg = 0;
+	for (i = 0; i < *n; i++)
+		free((*v)[i]);
+	free(*v);
+	*v = NULL;
+	*n = 0;
 }
 
 static struct cgd_watch *find_wd(struct cgd *d, int wd)
@@ -117,7 +117,7 @@ int cgd_cgw_scan(struct cgd *d, const char *rel)
 	int err = 0;
 
 	if (*rel && cgd_rule_match(&d->cfg, rel))
-		err = cgd_queue_cgroup(d, rel);
+		err = cgd_queue_path(&d->newcg, &d->nnewcg, rel);
 	if (err || d->cg_ifd < 0 || !cgd_rules_below(&d->cfg, rel))
 		return err;
 	if (snprintf(abs, sizeof(abs), "%s/%s", d->cg2, rel) >= (int)sizeof(abs))
@@ -176,19 +176,22 @@ static void on_event(struct cgd *d, const struct inotify_event *ev)
 		d->need_full = 1;
 		return;
 	}
-	if (ev->mask & IN_IGNORED) {	/* directory gone (or unwatched) */
+	/* A watched directory went away: its parent's watch reports it as a
+	 * deleted child too, which is what queues the GC. */
+	if (ev->mask & IN_IGNORED) {
 		forget_wd(d, ev->wd);
-		d->need_gc = 1;
 		return;
 	}
-	if (ev->mask & (IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF))
-		d->need_gc = 1;
 	w = find_wd(d, ev->wd);
-	if (!w || !ev->len || !(ev->mask & IN_ISDIR) ||
-	    !(ev->mask & (IN_CREATE | IN_MOVED_TO)))
+	if (!w || !ev->len || !(ev->mask & IN_ISDIR))
 		return;
 	if (snprintf(child, sizeof(child), "%s%s%s", w->rel, *w->rel ? "/" : "",
-		     ev->name) < (int)sizeof(child) && cgd_cgw_scan(d, child))
+		     ev->name) >= (int)sizeof(child))
+		return;
+	if ((ev->mask & (IN_DELETE | IN_MOVED_FROM)) &&
+	    cgd_queue_path(&d->delcg, &d->ndelcg, child))
+		d->need_gc = 1;
+	if ((ev->mask & (IN_CREATE | IN_MOVED_TO)) && cgd_cgw_scan(d, child))
 		d->need_full = 1;
 }
 

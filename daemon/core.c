@@ -264,11 +264,14 @@ static void dispatch(struct cgd *d, uint64_t tag, uint32_t events)
 static void do_pending(struct cgd *d)
 {
 	if (d->need_full) {
+		cgd_clear_paths(&d->delcg, &d->ndelcg);	/* covered */
 		cgd_reconcile_full(d, "change");
 		return;
 	}
 	if (d->need_gc)
 		cgd_gc(d);
+	if (d->ndelcg)
+		cgd_gc_queued(d);
 	if (d->nnewcg)
 		cgd_reconcile_queued(d);
 }
@@ -364,6 +367,7 @@ void cgd_teardown(struct cgd *d)
 	cgd_metrics_stop(d);
 	cgd_cgw_close(d);
 	cgd_clear_queue(d);
+	cgd_clear_paths(&d->delcg, &d->ndelcg);
 	if (d->pol_ifd >= 0)
 		close(d->pol_ifd);
 	if (d->sig_fd >= 0)

@@ -184,8 +184,10 @@ struct cgd {
 	int stop;
 	/* Work queued by event handlers, done once per loop iteration. */
 	int need_full, need_gc;
-	char **newcg;
+	char **newcg;			/* cgroups that appeared */
 	size_t nnewcg;
+	char **delcg;			/* directories that went away */
+	size_t ndelcg;
 };
 
 /* core.c: the daemon's life */
@@ -203,13 +205,17 @@ void cgd_cgw_close(struct cgd *d);
  * every matching cgroup below it in d->newcg. */
 int cgd_cgw_scan(struct cgd *d, const char *rel);
 int cgd_cgw_read(struct cgd *d);
-int cgd_queue_cgroup(struct cgd *d, const char *rel);
-void cgd_clear_queue(struct cgd *d);
+int cgd_queue_path(char ***v, size_t *n, const char *rel);
+void cgd_clear_paths(char ***v, size_t *n);
+#define cgd_clear_queue(d) cgd_clear_paths(&(d)->newcg, &(d)->nnewcg)
 
 /* reconcile.c */
 int cgd_reconcile_full(struct cgd *d, const char *why);
 int cgd_reconcile_queued(struct cgd *d);
 int cgd_gc(struct cgd *d);
+/* Releases the pins of the removed directories in d->delcg that the
+ * daemon knows as guarded (cheaper than cg_guard_gc's walk of all). */
+int cgd_gc_queued(struct cgd *d);
 size_t cgd_bound_count(const struct cgd *d);
 
 /* control socket (ctlsock.c) */

@@ -518,10 +518,10 @@ int cgd_metrics_start(struct cgd *d)
 				 "[ADDR6]:PORT or off", d->metrics_addr);
 	d->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
 				  (v6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL,
-				  handle, d, MHD_OPTION_SOCK_ADDR, &ss,
+				  handle, d, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+				  NULL, MHD_OPTION_SOCK_ADDR, &ss,
 				  MHD_OPTION_CONNECTION_LIMIT, 16,
 				  MHD_OPTION_CONNECTION_TIMEOUT, 10,
-				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				  MHD_OPTION_END);
 	if (!d->mhd)
 		return cg_seterr(-EADDRNOTAVAIL, "cannot serve metrics on %s "

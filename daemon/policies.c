@@ -70,17 +70,26 @@ static ssize_t add_entry(struct cgd_policy **v, size_t *n, const char *path)
 	return (*n)++;
 }
 
+/*
+ * The hash cg_guard_attach() records in the policy slot (cg_slot_meta.hash):
+ * the compiled entries' hash with the socket-layer config folded in (see
+ * compile_all() in bpf/attach.c; the two must stay the same).  Equal hash
+ * and name mean the pinned version is this one: no re-attach.
+ */
 static int policy_hash(const struct cg_policy *p, uint64_t *hash, char *err,
 		       size_t errlen)
 {
 	struct cg_compiled c;
+	struct cg_sockcfg sc;
 	int ret = cg_policy_compile(p, &c, err, errlen);
 
 	if (ret)
 		return ret;
-	*hash = c.hash;
+	ret = cg_sockcfg_compile(p, &sc, err, errlen);
+	if (!ret)
+		*hash = cg_hash_mix(c.hash, &sc, sizeof(sc));
 	cg_compiled_free(&c);
-	return 0;
+	return ret;
 }
 
 /* Why @p may not be loaded from entry @self, or 0. */

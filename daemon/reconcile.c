@@ -300,11 +300,18 @@ static int verify_one(const struct cg_status *st, void *arg)
 	char buf[128];
 	const char *why;
 
+	/* GC in the same pass (what cg_guard_gc does, without a second walk
+	 * over every guarded cgroup's status). */
+	if (!st->cgroup_exists) {
+		if (!cg_guard_detach(v->g, NULL, st->cgid))
+			gc_cb(st, v->d);
+		return 0;
+	}
 	t = track_get(v->d, st->cgid, st->meta.path);
 	if (t)
 		t->seen = 1;
 	/* What the daemon owns was checked by ensure(). */
-	if (!st->cgroup_exists || (t && t->owned[0]))
+	if (t && t->owned[0])
 		return 0;
 	why = not_enforced(st, buf, sizeof(buf));
 	if (why)
@@ -348,8 +355,7 @@ int cgd_reconcile_full(struct cgd *d, const char *why)
 	if (!err)
 		err = open_state(&v.g, d->nnewcg > 0);
 	if (!err) {
-		cg_guard_gc(v.g, gc_cb, d);
-		ensure_queued(d, v.g);
+		ensure_queued(d, v.g);	/* first: it is what someone waits for */
 		for (i = 0; i < d->ntrk; i++)
 			d->trk[i].seen = 0;
 		err = cg_guard_foreach(v.g, verify_one, &v);
@@ -364,8 +370,10 @@ int cgd_reconcile_full(struct cgd *d, const char *why)
 	d->last.when = time(NULL);
 	d->last.ms = now_ms() - t0;
 	d->last.err = err;
-	cgd_log(d->last.attached || d->last.reenforced || d->last.removed ||
-		d->last.failed ? CGD_INFO : CGD_DEBUG, "reconcile (%s): %u "
+	/* Quiet when a periodic pass found everything as it should be. */
+	cgd_log(strcmp(why, "periodic") || d->last.attached ||
+		d->last.reenforced || d->last.removed || d->last.failed ?
+		CGD_INFO : CGD_DEBUG, "reconcile (%s): %u "
 		"attached, %u adopted, %u re-attached, %u removed, %u left to "
 		"others, %u failed in %.1f ms", why, d->last.attached,
 		d->last.adopted, d->last.reenforced, d->last.removed,
@@ -392,6 +400,35 @@ int cgd_reconcile_queued(struct cgd *d)
 	cg_guard_close(g);
 	d->last = keep;
 	return 0;
+}
+
+int cgd_gc_queued(struct cgd *d)
+{
+	struct cgd_reconcile_stats keep = d->last;
+	struct cg_guard *g = NULL;
+	struct cg_status st;
+	uint64_t cgid;
+	size_t i, k;
+	int err = 0;
+
+	for (i = 0; i < d->ndelcg && !err; i++) {
+		for (k = 0; k < d->ntrk; k++)	/* track paths start with '/' */
+			if (!strcmp(d->trk[k].path + 1, d->delcg[i]))
+				break;
+		if (k == d->ntrk)
+			continue;	/* nothing the daemon knows as guarded */
+		cgid = d->trk[k].cgid;
+		if (!g && (err = open_state(&g, 0)))
+			break;
+		if (!cg_guard_status(g, cgid, &st) && !st.cgroup_exists &&
+		    !cg_guard_detach(g, NULL, cgid))
+			gc_cb(&st, d);
+	}
+	if (g)
+		cg_guard_close(g);
+	cgd_clear_paths(&d->delcg, &d->ndelcg);
+	d->last = keep;
+	return err == -ENOENT ? 0 : err;
 }
 
 int cgd_gc(struct cgd *d)

@@ -8,7 +8,16 @@ trap 'cleanup_all; rm -rf "$T"' EXIT
 cleanup_all
 CG=$(make_cg errors)
 
-snapshot() { (ls -R /sys/fs/bpf/cgguard 2>/dev/null; bpftool cgroup tree "$CGBASE" 2>/dev/null) | md5sum; }
+# What this test could change: programs and maps, its own cgroups' links,
+# attachments and records (other tests or a daemon may run alongside).
+snapshot() {
+	local ids
+	ids=$(find "$CGBASE" -type d -printf '%i|' 2>/dev/null)
+	(ls /sys/fs/bpf/cgguard/prog /sys/fs/bpf/cgguard/map 2>/dev/null
+	 ls /sys/fs/bpf/cgguard/link 2>/dev/null | grep -E "^(${ids%|})-"
+	 bpftool cgroup tree "$CGBASE" 2>/dev/null
+	 "$CGG" list --json 2>/dev/null | jq -c --arg p "$CGREL" '[.[] | select(.cgroup|startswith($p))]') | md5sum
+}
 # expect_err WHAT PATTERN CMD...: CMD fails, stderr matches PATTERN, state unchanged
 expect_err() {
 	local what=$1 pat=$2; shift 2
