@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dirent.h>
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/mount.h>
@@ -360,6 +361,37 @@ static int open_pins(struct cg_guard *g)
 	return 0;
 }
 
+/* 1 if no cgroup has a cgguard link pinned (global LSM links aside). */
+static int no_cgroup_links(void)
+{
+	DIR *d = opendir(CG_PIN_ROOT "/link");
+	struct dirent *e;
+	int none = 1;
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.' && strncmp(e->d_name, "global-", 7))
+			none = 0;
+	if (d)
+		closedir(d);
+	return none;
+}
+
+static void close_fds(struct cg_guard *g)
+{
+	int i;
+
+	for (i = 0; i < CG_HOOK_MAX; i++) {
+		if (g->prog_fd[i] >= 0)
+			close(g->prog_fd[i]);
+		g->prog_fd[i] = -1;
+	}
+	for (i = 0; i < CG_MAP_MAX; i++) {
+		if (g->map_fd[i] >= 0)
+			close(g->map_fd[i]);
+		g->map_fd[i] = -1;
+	}
+}
+
 int cg_guard_open(struct cg_guard **out, unsigned flags)
 {
 	struct cg_guard *g = calloc(1, sizeof(*g));
@@ -392,6 +424,11 @@ int cg_guard_open(struct cg_guard **out, unsigned flags)
 		goto fail;
 	}
 	err = open_pins(g);
+	if (err == -EPROTO && (flags & CG_OPEN_CREATE) && no_cgroup_links()) {
+		/* State of another ABI guarding nothing: replace it. */
+		close_fds(g);
+		err = -ENOENT;
+	}
 	if (err == -ENOENT && (flags & CG_OPEN_CREATE)) {
 		err = load_fresh();
 		if (!err)
@@ -411,16 +448,9 @@ fail:
 
 void cg_guard_close(struct cg_guard *g)
 {
-	int i;
-
 	if (!g)
 		return;
-	for (i = 0; i < CG_HOOK_MAX; i++)
-		if (g->prog_fd[i] >= 0)
-			close(g->prog_fd[i]);
-	for (i = 0; i < CG_MAP_MAX; i++)
-		if (g->map_fd[i] >= 0)
-			close(g->map_fd[i]);
+	close_fds(g);
 	if (g->lock_fd >= 0)
 		close(g->lock_fd);
 	free(g);
