@@ -54,7 +54,7 @@ $(OUTPUT)/%.o: %.c $(SKELS) $(wildcard */*.h)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 cgguard: $(CMD_OBJS) $(LIB_OBJS)
-	$(CC) $(CFLAGS) $^ $(LDLIBS) -lmicrohttpd -ljson-c -o $@
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -ljson-c -o $@
 
 $(OUTPUT)/tests/test_policy: tests/unit/test_policy.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@

@@ -193,15 +193,8 @@ static int compile_all(const struct cg_policy *p, struct cg_compiled *c,
 		       struct cg_sockcfg *sc)
 {
 	char perr[CG_ERR_MAX];
-	int err = cg_policy_compile(p, c, perr, sizeof(perr));
+	int err = cg_policy_compile_all(p, c, sc, perr, sizeof(perr));
 
-	if (!err) {
-		err = cg_sockcfg_compile(p, sc, perr, sizeof(perr));
-		if (err)
-			cg_compiled_free(c);
-		/* Slots are shared by hash: the socket config is part of it. */
-		c->hash = cg_hash_mix(c->hash, sc, sizeof(*sc));
-	}
 	if (err)
 		return cg_seterr(err, "%s", err == -EINVAL ? perr :
 				 "compiling policy: out of memory");

@@ -135,9 +135,14 @@ static void watch_policy_dir(struct cgd *d)
 		}
 	}
 	d->pol_wd = inotify_add_watch(d->pol_ifd, d->policy_dir, POL_MASK);
-	if (d->pol_wd < 0)
+	/* Warn once, not on every retry; say when it works again. */
+	if (d->pol_wd < 0 && !d->pol_warned++)
 		cgd_log(CGD_WARN, "cannot watch policy directory %s: %m (retried "
 			"every %d s)", d->policy_dir, d->interval_s);
+	else if (d->pol_wd >= 0 && d->pol_warned)
+		cgd_log(CGD_INFO, "watching policy directory %s", d->policy_dir);
+	if (d->pol_wd >= 0)
+		d->pol_warned = 0;
 }
 
 static void policy_event(struct cgd *d, const struct inotify_event *ev,

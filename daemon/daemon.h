@@ -166,6 +166,7 @@ struct cgd {
 
 	char cg2[PATH_MAX];		/* cgroup2 mount */
 	int pol_ifd, pol_wd;		/* policy directory watch */
+	int pol_warned;
 	int cg_ifd;			/* cgroup tree watch */
 	struct cgd_watch *w;
 	size_t nw;

@@ -70,26 +70,12 @@ static ssize_t add_entry(struct cgd_policy **v, size_t *n, const char *path)
 	return (*n)++;
 }
 
-/*
- * The hash cg_guard_attach() records in the policy slot (cg_slot_meta.hash):
- * the compiled entries' hash with the socket-layer config folded in (see
- * compile_all() in bpf/attach.c; the two must stay the same).  Equal hash
- * and name mean the pinned version is this one: no re-attach.
- */
+/* The hash cg_guard_attach() records in the policy slot: equal hash and
+ * name mean the pinned version is this one, so no re-attach. */
 static int policy_hash(const struct cg_policy *p, uint64_t *hash, char *err,
 		       size_t errlen)
 {
-	struct cg_compiled c;
-	struct cg_sockcfg sc;
-	int ret = cg_policy_compile(p, &c, err, errlen);
-
-	if (ret)
-		return ret;
-	ret = cg_sockcfg_compile(p, &sc, err, errlen);
-	if (!ret)
-		*hash = cg_hash_mix(c.hash, &sc, sizeof(sc));
-	cg_compiled_free(&c);
-	return ret;
+	return cg_policy_hash(p, hash, err, errlen);
 }
 
 /* Why @p may not be loaded from entry @self, or 0. */
@@ -215,8 +201,9 @@ int cgd_policies_scan(struct cgd_policy **v, size_t *n, const char *dir,
 		(*v)[k].seen = (*v)[k].builtin;
 	cnt = scandir(dir, &names, scan_filter, alphasort);
 	if (cnt < 0) {
-		err = -errno;
-		cgd_log(CGD_WARN, "policy directory %s: %s", dir, strerror(-err));
+		err = -errno;	/* ENOENT: the watch already warned */
+		cgd_log(err == -ENOENT ? CGD_DEBUG : CGD_WARN,
+			"policy directory %s: %s", dir, strerror(-err));
 		cnt = 0;
 	}
 	for (i = 0; i < cnt; i++) {

@@ -179,6 +179,17 @@ static const char *decide(struct cgd_track *t, const struct cg_status *st,
 	return "";
 }
 
+/* Marks a cgroup the daemon set (or adopted) for its rule's policy. */
+static void own(struct cgd *d, struct cgd_track *t, const char *name,
+		int log)
+{
+	if (log && strcmp(t->owned, name))
+		cgd_log(CGD_INFO, "adopted %s: policy '%s' already enforced",
+			t->path, name);
+	snprintf(t->owned, sizeof(t->owned), "%s", name);
+	d->last.adopted++;
+}
+
 /* Makes one cgroup (relative path, no leading '/') what its rule says. */
 static int ensure(struct cgd *d, struct cg_guard *g, const char *rel)
 {
@@ -189,14 +200,20 @@ static int ensure(struct cgd *d, struct cg_guard *g, const char *rel)
 	struct cgd_track *t;
 	char buf[CGD_NOTE_MAX];
 	const char *why = "new";
-	int err;
+	int err, guarded;
 
 	if (!r || cg_cgroup_resolve(rel, &cg))
 		return 0;	/* no rule, or already gone */
 	t = track_get(d, cg.id, cg.rel);
 	if (!t)
 		return -ENOMEM;
+	t->seen = 1;
+	guarded = !cg_guard_status(g, cg.id, &st);
 	dp = cgd_policy_get(&d->pol, &d->npol, r->policy);
+	if (!dp && guarded && !strcmp(st.slot.name, r->policy)) {
+		own(d, t, r->policy, 0);	/* file gone: keep its last version */
+		return 0;
+	}
 	if (!dp) {
 		d->attach_failures++;
 		d->last.failed++;
@@ -205,7 +222,7 @@ static int ensure(struct cgd *d, struct cg_guard *g, const char *rel)
 		     r->policy);
 		return -ENOENT;
 	}
-	if (!cg_guard_status(g, cg.id, &st)) {
+	if (guarded) {
 		why = decide(t, &st, dp, r->flags, buf, sizeof(buf));
 		if (!why) {
 			d->last.skipped++;
@@ -216,11 +233,7 @@ static int ensure(struct cgd *d, struct cg_guard *g, const char *rel)
 			return 0;
 		}
 		if (!*why) {
-			if (!t->owned[0])
-				cgd_log(CGD_INFO, "adopted %s: policy '%s' "
-					"already enforced", cg.rel, dp->name);
-			snprintf(t->owned, sizeof(t->owned), "%s", dp->name);
-			d->last.adopted++;
+			own(d, t, dp->name, 1);
 			return 0;
 		}
 	}
@@ -355,9 +368,9 @@ int cgd_reconcile_full(struct cgd *d, const char *why)
 	if (!err)
 		err = open_state(&v.g, d->nnewcg > 0);
 	if (!err) {
-		ensure_queued(d, v.g);	/* first: it is what someone waits for */
 		for (i = 0; i < d->ntrk; i++)
 			d->trk[i].seen = 0;
+		ensure_queued(d, v.g);	/* first: it is what someone waits for */
 		err = cg_guard_foreach(v.g, verify_one, &v);
 		if (!err)
 			drop_unseen(d);

@@ -458,3 +458,33 @@ unsigned cg_policy_wants(const struct cg_policy *p)
 		w |= CG_NEED_LSM;
 	return w;
 }
+
+int cg_policy_compile_all(const struct cg_policy *p, struct cg_compiled *c,
+			  struct cg_sockcfg *sc, char *err, size_t errlen)
+{
+	int ret = cg_policy_compile(p, c, err, errlen);
+
+	if (ret)
+		return ret;
+	ret = cg_sockcfg_compile(p, sc, err, errlen);
+	if (ret) {
+		cg_compiled_free(c);
+		return ret;
+	}
+	/* Slots are shared by hash: the socket config is part of it. */
+	c->hash = cg_hash_mix(c->hash, sc, sizeof(*sc));
+	return 0;
+}
+
+int cg_policy_hash(const struct cg_policy *p, uint64_t *hash, char *err,
+		   size_t errlen)
+{
+	struct cg_compiled c;
+	struct cg_sockcfg sc;
+	int ret = cg_policy_compile_all(p, &c, &sc, err, errlen);
+
+	if (!ret)
+		*hash = c.hash;
+	cg_compiled_free(&c);
+	return ret;
+}

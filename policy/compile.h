@@ -33,6 +33,17 @@ uint64_t cg_hash_mix(uint64_t h, const void *p, size_t n);
 /* sockets: section -> the per-slot config of the socket and LSM layers. */
 int cg_sockcfg_compile(const struct cg_policy *p, struct cg_sockcfg *c,
 		       char *err, size_t errlen);
+/*
+ * Everything an attach writes: the LPM entries and the socket config, with
+ * c->hash covering both (the hash cg_slot_meta records, which decides slot
+ * sharing and lets the daemon see "policy unchanged").
+ */
+int cg_policy_compile_all(const struct cg_policy *p, struct cg_compiled *c,
+			  struct cg_sockcfg *sc, char *err, size_t errlen);
+/* The hash cg_policy_compile_all() gives, alone. */
+int cg_policy_hash(const struct cg_policy *p, uint64_t *hash, char *err,
+		   size_t errlen);
+
 /* CG_WANT_* bits: which layers beyond the packet layer @p needs. */
 unsigned cg_policy_wants(const struct cg_policy *p);
 
