@@ -14,10 +14,12 @@ for p in $PKGS; do
 done
 if [ -n "$missing" ]; then
 	echo "deps: installing$missing"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
+	# INITRD=No: linux-image-amd64 is only booted by the VM tier's qemu with
+	# its own initramfs; building the host's would take minutes for nothing.
+	export DEBIAN_FRONTEND=noninteractive INITRD=No
+	apt-get -o DPkg::Lock::Timeout=600 update -qq
 	# shellcheck disable=SC2086
-	apt-get install -y -qq --no-install-recommends $missing
+	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing
 fi
 # bpffs: cgguard mounts it itself when attaching, but tests read pins early.
 if ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
