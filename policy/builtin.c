@@ -191,16 +191,6 @@ int cg_rule_format(const struct cg_rule *r, int dir, char *buf, size_t len)
 	return rc;
 }
 
-static int __attribute__((format(printf, 4, 5)))
-lerr(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
 	return rc;
 }
 
@@ -242,11 +232,11 @@ static int read_all(int fd, size_t size, char **out, size_t *outlen)
 static int check_file(const char *path, const struct stat *st, char *err, size_t errlen)
 {
 	if (S_ISDIR(st->st_mode))
-		return lerr(err, errlen, -EINVAL, "%s: is a directory, not a policy file", path);
+		return cg_policy_errf(err, errlen, -EINVAL, "%s: is a directory, not a policy file", path);
 	if (!S_ISREG(st->st_mode))
-		return lerr(err, errlen, -EINVAL, "%s: not a regular file", path);
+		return cg_policy_errf(err, errlen, -EINVAL, "%s: not a regular file", path);
 	if ((uintmax_t)st->st_size > CG_POLICY_FILE_MAX)
-		return lerr(err, errlen, -EINVAL,
+		return cg_policy_errf(err, errlen, -EINVAL,
 			    "%s: file is %jd bytes; policy files are limited to %u MiB", path,
 			    (intmax_t)st->st_size, CG_POLICY_FILE_MAX >> 20);
 	return 0;
@@ -260,23 +250,23 @@ int cg_policy_parse_file(const char *path, struct cg_policy **out, char *err, si
 	int fd, rc;
 
 	if (!path || !out)
-		return lerr(err, errlen, -EINVAL, "no policy file given");
+		return cg_policy_errf(err, errlen, -EINVAL, "no policy file given");
 	/* O_NONBLOCK: opening a FIFO would otherwise hang waiting for a writer before fstat
 	 * could tell us to refuse it.  It has no effect on regular files. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		rc = -errno;
-		return lerr(err, errlen, rc, "%s: %s", path, strerror(-rc));
+		return cg_policy_errf(err, errlen, rc, "%s: %s", path, strerror(-rc));
 	}
 	rc = fstat(fd, &st) < 0 ? -errno : 0;
 	if (rc)
-		lerr(err, errlen, rc, "%s: %s", path, strerror(-rc));
+		cg_policy_errf(err, errlen, rc, "%s: %s", path, strerror(-rc));
 	else
 		rc = check_file(path, &st, err, errlen);
 	if (!rc) {
 		rc = read_all(fd, (size_t)st.st_size, &buf, &len);
 		if (rc)
-			lerr(err, errlen, rc, "%s: %s", path, rc == -EAGAIN ?
+			cg_policy_errf(err, errlen, rc, "%s: %s", path, rc == -EAGAIN ?
 			     "file changed while being read" : strerror(-rc));
 	}
 	close(fd);
@@ -350,7 +340,7 @@ static int load_by_name(const char *name, struct cg_policy **out, char *err,
 		if (append(builtins, sizeof(builtins), &off, "%s%s",
 			   i ? ", " : "", cg_builtin_names[i]))
 			break;
-	return lerr(err, errlen, -ENOENT,
+	return cg_policy_errf(err, errlen, -ENOENT,
 		    "unknown policy '%s': not a built-in (%s) and no %s",
 		    name, builtins, path);
 }
@@ -362,7 +352,7 @@ int cg_policy_load(const char *arg, struct cg_policy **out, char *err,
 	const char *text;
 
 	if (!arg || !*arg || !out)
-		return lerr(err, errlen, -EINVAL, "no policy given");
+		return cg_policy_errf(err, errlen, -EINVAL, "no policy given");
 	if (looks_like_path(arg))
 		return cg_policy_parse_file(arg, out, err, errlen);
 	text = cg_builtin_policy(arg);
@@ -372,7 +362,7 @@ int cg_policy_load(const char *arg, struct cg_policy **out, char *err,
 					   errlen);
 	}
 	if (!lookup_name_ok(arg))
-		return lerr(err, errlen, -EINVAL,
+		return cg_policy_errf(err, errlen, -EINVAL,
 			    "invalid policy name '%s': use 1-%d of A-Z a-z 0-9 _ . - (no leading '.'), or give a path",
 			    shown(arg, t, sizeof(t)), CG_POLICY_NAME_MAX - 1);
 	return load_by_name(arg, out, err, errlen);

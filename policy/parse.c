@@ -76,8 +76,7 @@ struct pctx {
 };
 
 /* Error without a position (problems with the input as a whole). */
-static int __attribute__((format(printf, 4, 5)))
-ferr(char *err, size_t errlen, int rc, const char *fmt, ...)
+int cg_policy_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -289,7 +288,7 @@ static int yaml_fail(struct pctx *c, const yaml_parser_t *y, const char *buf, si
 	size_t line = y->problem_mark.line, col = y->problem_mark.column;
 
 	if (y->error == YAML_MEMORY_ERROR)
-		return ferr(c->err, c->errlen, -ENOMEM, "%s: out of memory", c->src);
+		return cg_policy_errf(c->err, c->errlen, -ENOMEM, "%s: out of memory", c->src);
 	if (y->error == YAML_READER_ERROR)
 		offset_mark(buf, len, y->problem_offset, &line, &col);
 	if (y->context)
@@ -329,7 +328,7 @@ static int load_tree(struct pctx *c, const char *buf, size_t len)
 	if (GROW(c->t->nodes, 0, c->t->cnodes, len / 6 + 1) ||
 	    GROW(c->t->kids, 0, c->t->ckids, len / 6 + 1) ||
 	    GROW(c->t->text, 0, c->t->ctext, len + len / 4 + 1) || !yaml_parser_initialize(&y))
-		return ferr(c->err, c->errlen, -ENOMEM, "%s: out of memory", c->src);
+		return cg_policy_errf(c->err, c->errlen, -ENOMEM, "%s: out of memory", c->src);
 	yaml_parser_set_input_string(&y, (const unsigned char *)(buf ? buf : ""), len);
 	while (!rc && !done) {
 		if (!yaml_parser_parse(&y, &ev)) {
@@ -1028,9 +1027,9 @@ int cg_policy_parse_buf(const char *source, const char *buf, size_t len,
 	int rc;
 
 	if (!out || (!buf && len))
-		return ferr(err, errlen, -EINVAL, "%s: no policy text", c.src);
+		return cg_policy_errf(err, errlen, -EINVAL, "%s: no policy text", c.src);
 	if (len > CG_POLICY_FILE_MAX)
-		return ferr(err, errlen, -EINVAL, "%s: policy is %zu bytes; the limit is %u MiB",
+		return cg_policy_errf(err, errlen, -EINVAL, "%s: policy is %zu bytes; the limit is %u MiB",
 			    c.src, len, CG_POLICY_FILE_MAX >> 20);
 	rc = load_tree(&c, buf, len);
 	if (!rc)

@@ -119,6 +119,11 @@ const char *cg_builtin_policy(const char *name);
 int cg_family_from_name(const char *name);
 const char *cg_family_name(int af);
 
+/* Writes a message (printf-style) to err/errlen and returns @rc; for
+ * errors without a source position.  Shared by parse.c and builtin.c. */
+int cg_policy_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* Helpers shared with the CLI for printing. */
 const char *cg_action_str(int action);
 const char *cg_proto_str(int proto);
