@@ -191,9 +191,6 @@ int cg_rule_format(const struct cg_rule *r, int dir, char *buf, size_t len)
 	return rc;
 }
 
-	return rc;
-}
-
 /*
  * Read a whole regular file of known size.  We ask for one byte more than fstat promised so
  * a file that grows under us is noticed instead of being silently truncated.
