@@ -260,6 +260,11 @@ int cg_guard_attach(struct cg_guard *g, const char *cgpath,
 	}
 	if (err)
 		return err;	/* a fresh slot stays cached, unbound */
+	if (!had_old || old.slot != slot) {
+		slot_ref(g, slot, 1);
+		if (had_old)
+			slot_ref(g, old.slot, -1);
+	}
 	if (degraded)
 		*degraded = deg;
 	return 0;
@@ -310,8 +315,10 @@ int cg_guard_detach(struct cg_guard *g, const char *cgpath, __u64 cgid)
 		return cg_seterr(-ENOENT, "cgroup %s is not guarded by cgguard",
 				 cgpath ? cgpath : "(id)");
 	drop_links(cgid);
-	if (had_meta)	/* its slot stays cached until evicted */
+	if (had_meta) {	/* its slot stays cached until evicted */
 		bpf_map_delete_elem(g->map_fd[CG_MAP_CGROUPS], &cgid);
+		slot_ref(g, cm.slot, -1);
+	}
 	bpf_map_delete_elem(g->map_fd[CG_MAP_LSM_COUNTS], &cgid);
 	return 0;
 }

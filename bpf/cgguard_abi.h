@@ -161,7 +161,9 @@ struct cg_slot_meta {
 	__u64 hash;		/* of the compiled policy, for sharing slots */
 	__u8 mode;
 	__u8 wants;		/* CG_WANT_*: parts needing other layers */
-	__u8 pad[6];
+	__u8 pad[2];
+	__u32 refs;		/* guarded cgroups bound to it (a hint: eviction
+				 * rescans the cgroups for the truth) */
 	char name[64];
 	char source[CG_PATH_MAX];
 };

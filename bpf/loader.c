@@ -559,6 +559,38 @@ static void evict_slot(struct cg_guard *g, __u32 slot)
 	bpf_map_update_elem(g->map_fd[CG_MAP_SOCKCFG], &slot, &sc, BPF_ANY);
 }
 
+static int zero_rule_hits(struct cg_guard *g, __u32 slot);
+
+/*
+ * A cached slot taken up again: per-rule hits count from the first cgroup
+ * bound to it, so an idle slot starts from zero; the source named is the
+ * latest one (same content, but the old file may be gone).
+ */
+static int reuse_slot(struct cg_guard *g, __u32 slot, struct cg_slot_meta *m,
+		      const struct cg_policy *p)
+{
+	if (!m->refs)
+		zero_rule_hits(g, slot);
+	if (!strcmp(m->source, p->source))
+		return 0;
+	snprintf(m->source, sizeof(m->source), "%s", p->source);
+	if (bpf_map_update_elem(g->map_fd[CG_MAP_SLOTS], &slot, m, BPF_ANY))
+		return bpf_err(-errno, "writing slot metadata");
+	return 0;
+}
+
+void slot_ref(struct cg_guard *g, __u32 slot, int delta)
+{
+	struct cg_slot_meta m;
+
+	if (slot == CG_SLOT_UNBOUND ||
+	    bpf_map_lookup_elem(g->map_fd[CG_MAP_SLOTS], &slot, &m) ||
+	    !m.in_use)
+		return;
+	m.refs = delta < 0 && !m.refs ? 0 : m.refs + delta;
+	bpf_map_update_elem(g->map_fd[CG_MAP_SLOTS], &slot, &m, BPF_ANY);
+}
+
 /*
  * Slots are kept after their last cgroup goes (a cache: container churn
  * with the same policy then costs no map writes) and evicted only when a
@@ -577,7 +609,7 @@ int find_slot(struct cg_guard *g, const struct cg_compiled *c,
 		if (m.in_use && m.hash == c->hash && !strcmp(m.name, p->name)) {
 			*slot = i;
 			*fresh = 0;
-			return 0;
+			return reuse_slot(g, i, &m, p);
 		}
 		if (!m.in_use && !free_slot)
 			free_slot = i;
