@@ -13,7 +13,7 @@
 #include <linux/types.h>
 #endif
 
-#define CG_ABI_VERSION		2
+#define CG_ABI_VERSION		3
 
 /* cgroup_skb return values. */
 #define CG_SKB_DROP		0
@@ -190,6 +190,7 @@ struct cg_info {
 	__u32 lsm_mode;		/* CG_LSM_* */
 	__u32 pad2;
 	__u64 degraded;		/* attaches applied without a wanted layer */
+	__u64 build;		/* hash of the BPF objects that were loaded */
 };
 
 #endif

@@ -273,11 +273,42 @@ static int load_lsm(struct guard_bpf *gskel, __u32 *mode)
 	return err;
 }
 
+/* A word-at-a-time hash: every CLI call computes it (objects ~200 KB). */
+static __u64 hash_words(__u64 h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	__u64 w;
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, b + i, 8);
+		h = (h ^ w) * 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	return cg_hash_mix(h, b + i, n - i);
+}
+
+/* Identifies the BPF objects built into this binary. */
+static __u64 objects_build(void)
+{
+	static __u64 cached;
+	size_t n1, n2;
+	const void *a, *b;
+
+	if (!cached) {
+		a = guard_bpf__elf_bytes(&n1);
+		b = lsm_bpf__elf_bytes(&n2);
+		cached = hash_words(hash_words(0xcbf29ce484222325ULL, a, n1),
+				    b, n2);
+	}
+	return cached;
+}
+
 static int load_fresh(void)
 {
 	struct guard_bpf *skel;
 	struct bpf_map *m;
-	struct cg_info info = { .abi = CG_ABI_VERSION };
+	struct cg_info info = { .abi = CG_ABI_VERSION, .build = objects_build() };
 	char p[256];
 	__u32 zero = 0;
 	int err;
@@ -352,8 +383,11 @@ static int open_pins(struct cg_guard *g)
 					 " is damaged", p);
 		g->map_fd[i] = fd;
 	}
-	if (bpf_map_lookup_elem(g->map_fd[CG_MAP_INFO], &zero, &info) ||
-	    info.abi != CG_ABI_VERSION)
+	memset(&info, 0, sizeof(info));
+	if (!bpf_map_lookup_elem(g->map_fd[CG_MAP_INFO], &zero, &info) &&
+	    info.abi == CG_ABI_VERSION && info.build != objects_build())
+		g->stale = 1;	/* programs of another build: still our ABI */
+	if (info.abi != CG_ABI_VERSION)
 		return cg_seterr(-EPROTO, "pinned state under " CG_PIN_ROOT
 				 " has ABI %u, this cgguard speaks %u: detach "
 				 "everything with the old binary first",
@@ -424,8 +458,10 @@ int cg_guard_open(struct cg_guard **out, unsigned flags)
 		goto fail;
 	}
 	err = open_pins(g);
-	if (err == -EPROTO && (flags & CG_OPEN_CREATE) && no_cgroup_links()) {
-		/* State of another ABI guarding nothing: replace it. */
+	if ((err == -EPROTO || (!err && g->stale)) &&
+	    (flags & CG_OPEN_CREATE) && no_cgroup_links()) {
+		/* State of another ABI or build guarding nothing: replace it,
+		 * so what runs is what this binary carries. */
 		close_fds(g);
 		err = -ENOENT;
 	}

@@ -70,6 +70,7 @@ struct cg_guard {
 	__u32 prog_id[CG_HOOK_MAX];
 	int map_fd[CG_MAP_MAX];
 	int ncpus;
+	int stale;		/* pinned programs are from another build */
 };
 
 /* Open flags. */
