@@ -10,7 +10,7 @@ ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 LIBBPF_CFLAGS := $(shell pkg-config --cflags libbpf 2>/dev/null)
 LIBBPF_LIBS   := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf)
 CFLAGS    ?= -O2 -g
-CFLAGS    += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS)
+CFLAGS    += -std=gnu11 -Wall -Wextra -I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS)
 LDLIBS    += $(LIBBPF_LIBS) -lelf -lz -lyaml
 
 BPF_SRCS  := bpf/guard.bpf.c bpf/lsm.bpf.c

@@ -31,6 +31,8 @@ static int do_version(int argc, char **argv)
 {
 	struct json j;
 
+	(void)argc;
+	(void)argv;
 	if (json_output) {
 		jw_init(&j, stdout);
 		jw_obj_start(&j);
@@ -69,6 +71,8 @@ static int do_help(int argc, char **argv)
 {
 	const struct cmd *c;
 
+	(void)argc;
+	(void)argv;
 	printf("Usage: %s [--json] [--debug] COMMAND [ARGS]\n\n"
 	       "Attach per-cgroup network policy with eBPF and read its "
 	       "counters.\nState is pinned under %s; no daemon is needed.\n\n"

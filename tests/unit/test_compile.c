@@ -295,6 +295,7 @@ static double now_s(void)
 
 static void test_longest_prefix_wins(void **state)
 {
+	(void)state;
 	struct cg_policy *p = parse(
 		"policy: t\n"
 		"egress:\n"
@@ -330,6 +331,7 @@ static void test_longest_prefix_wins(void **state)
 
 static void test_tie_deny_wins(void **state)
 {
+	(void)state;
 	struct cg_policy *p = parse(
 		"policy: t\n"
 		"egress:\n"
@@ -359,6 +361,7 @@ static void test_tie_deny_wins(void **state)
 
 static void test_proto_specific_vs_shorter_any(void **state)
 {
+	(void)state;
 	struct cg_policy *p = parse(
 		"policy: t\n"
 		"egress:\n"
@@ -386,6 +389,7 @@ static void test_proto_specific_vs_shorter_any(void **state)
 
 static void test_ingress_counters(void **state)
 {
+	(void)state;
 	struct cg_policy *p = parse(
 		"policy: t\n"
 		"egress:\n"
@@ -416,6 +420,7 @@ static void test_ingress_counters(void **state)
 
 static void test_defaults_and_flags(void **state)
 {
+	(void)state;
 	struct cg_policy *p = parse(
 		"policy: t\n"
 		"mode: audit\n"
@@ -448,6 +453,7 @@ static void test_defaults_and_flags(void **state)
 
 static void test_zero_entry_always_present(void **state)
 {
+	(void)state;
 	static const char *const pols[] = {
 		"policy: t\n",
 		"policy: t\negress: { rules: [ { action: deny, to: 10.0.0.0/8 } ] }\n",
@@ -473,6 +479,7 @@ static void test_zero_entry_always_present(void **state)
 /* A /0 rule is folded into the /0 entry, not emitted twice. */
 static void test_zero_rule_is_the_zero_entry(void **state)
 {
+	(void)state;
 	struct cg_policy *p = parse(
 		"policy: t\n"
 		"egress:\n"
@@ -498,6 +505,7 @@ static void test_zero_rule_is_the_zero_entry(void **state)
 
 static void test_port_folding_merges(void **state)
 {
+	(void)state;
 	struct cg_policy *p = parse(
 		"policy: t\n"
 		"egress:\n"
@@ -540,6 +548,7 @@ static void test_port_folding_merges(void **state)
 /* A shorter prefix's port rule is folded around a longer one's. */
 static void test_port_folding_nested(void **state)
 {
+	(void)state;
 	struct cg_policy *p = parse(
 		"policy: t\n"
 		"egress:\n"
@@ -578,6 +587,7 @@ static void test_port_folding_nested(void **state)
 
 static void test_icmp_vs_other_protos(void **state)
 {
+	(void)state;
 	struct cg_policy *p = parse(
 		"policy: t\n"
 		"egress:\n"
@@ -607,6 +617,7 @@ static void test_icmp_vs_other_protos(void **state)
 
 static void test_v4_mapped_rules(void **state)
 {
+	(void)state;
 	struct cg_policy *p = parse(
 		"policy: t\n"
 		"egress:\n"
@@ -640,6 +651,7 @@ static void test_v4_mapped_rules(void **state)
 
 static void test_too_many_ranges(void **state)
 {
+	(void)state;
 	/* 13 isolated denied ports: 13 ranges even when merged by action */
 	struct cg_policy *p = parse(
 		"policy: t\n"
@@ -673,6 +685,7 @@ static void test_too_many_ranges(void **state)
  * compiler keeps the verdicts and merges ranges by action. */
 static void test_attribution_fallback(void **state)
 {
+	(void)state;
 	char yaml[2048];
 	struct cg_policy *p;
 	struct cg_compiled c;
@@ -698,6 +711,7 @@ static void test_attribution_fallback(void **state)
 
 static void test_rule_counters(void **state)
 {
+	(void)state;
 	struct cg_policy p = { .dir = { [EG] = { .nrules = 1500 },
 					[IN] = { .nrules = 10 } } };
 	size_t idx;
@@ -740,6 +754,7 @@ static uint64_t hash_of(const char *yaml)
 
 static void test_hash(void **state)
 {
+	(void)state;
 	static const char base[] =
 		"policy: h\nmode: enforce\n"
 		"egress: { default: allow, rules: [ { action: deny, to: 10.0.0.0/8, proto: tcp, ports: [22] } ] }\n"
@@ -805,6 +820,7 @@ static void test_hash(void **state)
 
 static void test_100k_rules(void **state)
 {
+	(void)state;
 	enum { N = 100000 };
 	size_t cap = (size_t)N * 96 + 256, off, i;
 	char *yaml = malloc(cap);
@@ -1066,6 +1082,7 @@ static int check_policy(const struct cg_policy *p, int npkts, const int *ranges,
 
 static void test_random_differential(void **state)
 {
+	(void)state;
 	enum { NPOL = 3000, NPKT = 300 };
 	const char *s = getenv("CG_TEST_SEED");
 	uint8_t *ok = malloc(CG_RULES_PER_SLOT);
