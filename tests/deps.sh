@@ -20,6 +20,11 @@ if [ -n "$missing" ]; then
 	apt-get -o DPkg::Lock::Timeout=600 update -qq
 	# shellcheck disable=SC2086
 	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing
+	# prometheus is here only for promtool; do not leave a server running
+	# that this script started (an existing one is left alone).
+	case " $missing " in *" prometheus "*)
+		systemctl disable --now prometheus >/dev/null 2>&1 || true ;;
+	esac
 fi
 # bpffs: cgguard mounts it itself when attaching, but tests read pins early.
 if ! mountpoint -q /sys/fs/bpf 2>/dev/null; then
