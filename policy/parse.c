@@ -2,21 +2,15 @@
 /*
  * Policy parser: YAML (and therefore JSON) text -> struct cg_policy.
  *
- * Two stages.  First libyaml's event stream is turned into a compact tree in which every node
- * keeps its start mark, so each error can point at the line:col of the offending key or value.
- * Then a walk driven by the schema fills struct cg_policy: it only descends into the nodes the
- * format allows, to a fixed depth, and size-checks every list before iterating it.
- *
- * Why not libyaml's document API (yaml_parser_load)?  It spends several microseconds per node
- * (a malloc'd tag string for every node, 96-byte nodes in a doubling array, a stack per
- * collection), which made a 100,000-rule policy take most of a second.  Our tree costs 24
- * bytes per node in a few flat arrays, and the whole parse is several times faster.
+ * Two stages.  First yamltree.c turns libyaml's event stream into a compact tree in which every
+ * node keeps its start mark, so each error can point at the line:col of the offending key or
+ * value (anchors and aliases are refused there).  Then a walk driven by the schema, here, fills
+ * struct cg_policy: it only descends into the nodes the format allows, to a fixed depth, and
+ * size-checks every list before iterating it.
  *
  * Scalars are matched on their text whatever their YAML style: `443` and "443" are the same
  * port.  YAML 1.1 booleans get no special meaning, so a plain `action: yes` is simply an
- * invalid action.  Anchors and aliases are refused: a policy should read literally, and
- * aliases would let a few kilobytes expand into millions of rules (alias amplification), so
- * the memory we use stays proportional to the size of the file.
+ * invalid action.
  *
  * File reading (cg_policy_parse_file) lives in builtin.c with the other loaders.
  */
@@ -30,47 +24,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <yaml.h>
 
 #include "policy.h"
+#include "yamltree.h"
 
 #define CG_RULES_MAX	1000000u	/* per direction */
 #define CG_PORTS_MAX	64u		/* ranges per rule, and per bind list */
 #define KEYS_MAX	8		/* most keys any one mapping may have */
 #define SHOW_MAX	48		/* how much of a bad value we echo back */
 
-struct ynode {
-	uint8_t type;		/* YAML_SCALAR_NODE, YAML_SEQUENCE_NODE or YAML_MAPPING_NODE */
-	uint8_t plain;		/* scalar written without quotes */
-	uint32_t line, col;	/* 0-based start mark */
-	uint32_t len;		/* scalar bytes, or child slots (two per mapping pair) */
-	union {
-		size_t off;		/* while building: into tree.text or tree.kids */
-		const char *s;		/* scalar text, NUL-terminated (may hold NULs) */
-		const uint32_t *kids;	/* children; for a mapping key, value, key, ... */
-	} u;
-};
-
-struct open_coll {
-	uint32_t node;
-	size_t base;		/* its first child in tree.pend */
-};
-
-struct tree {
-	struct ynode *nodes;
-	uint32_t *kids;		/* finished collections' children, contiguous per collection */
-	char *text;		/* scalar values, each NUL-terminated */
-	uint32_t *pend;		/* children of collections still open */
-	struct open_coll *open;	/* stack of collections still open */
-	size_t nnodes, cnodes, nkids, ckids, ntext, ctext, npend, cpend, nopen, copen;
-	unsigned ndocs;
-	bool have_root;
-	uint32_t root;
-};
-
 struct pctx {
 	const char *src;
-	struct tree *t;
+	const struct ytree *t;
 	char *err;
 	size_t errlen;
 };
@@ -93,272 +58,22 @@ static int __attribute__((format(printf, 4, 5)))
 perr_at(struct pctx *c, size_t line, size_t col, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	int rc;
 
-	if (!c->err || !c->errlen)
-		return -EINVAL;
-	n = snprintf(c->err, c->errlen, "%s:%zu:%zu: ", c->src, line + 1, col + 1);
-	if (n >= 0 && (size_t)n < c->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(c->err + n, c->errlen - n, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
+	va_start(ap, fmt);
+	rc = ytree_verr_at(c->err, c->errlen, c->src, line, col, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 /* Error at a node's start. */
 #define perr(c, n, ...) perr_at((c), (n)->line, (n)->col, __VA_ARGS__)
 
-/* ---- building the tree from events ---- */
-
-/* Room for `need` elements; doubling keeps appends amortised O(1). */
-static void *grow(void *arr, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap ? *cap : 256;
-
-	if (need <= *cap)
-		return arr;
-	while (ncap < need)
-		ncap *= 2;
-	if (ncap > SIZE_MAX / size)
-		return NULL;
-	arr = realloc(arr, ncap * size);
-	if (arr)
-		*cap = ncap;
-	return arr;
-}
-
-/* 0, or -ENOMEM with `arr` left as it was. */
-#define GROW(arr, n, cap, more) ({						\
-	void *p_ = (n) + (more) <= (cap) ? (arr) :				\
-		grow((arr), &(cap), (n) + (more), sizeof(*(arr)));		\
-	if (p_)									\
-		(arr) = p_;							\
-	p_ || !((n) + (more)) ? 0 : -ENOMEM; })
-
-static int add_text(struct tree *t, const void *s, size_t len, size_t *off)
-{
-	if (GROW(t->text, t->ntext, t->ctext, len + 1))
-		return -ENOMEM;
-	memcpy(t->text + t->ntext, s, len);
-	t->text[t->ntext + len] = '\0';
-	*off = t->ntext;
-	t->ntext += len + 1;
-	return 0;
-}
-
-static int add_node(struct tree *t, int type, const yaml_event_t *ev, uint32_t *idx)
-{
-	struct ynode *n;
-
-	if (GROW(t->nodes, t->nnodes, t->cnodes, 1))
-		return -ENOMEM;
-	n = &t->nodes[t->nnodes];
-	memset(n, 0, sizeof(*n));
-	n->type = (uint8_t)type;
-	n->line = (uint32_t)ev->start_mark.line;
-	n->col = (uint32_t)ev->start_mark.column;
-	*idx = (uint32_t)t->nnodes++;
-	return 0;
-}
-
-/* A finished node becomes the root or the next child of the innermost open collection. */
-static int attach(struct tree *t, uint32_t idx)
-{
-	if (!t->nopen) {
-		t->root = idx;
-		t->have_root = true;
-		return 0;
-	}
-	if (GROW(t->pend, t->npend, t->cpend, 1))
-		return -ENOMEM;
-	t->pend[t->npend++] = idx;
-	return 0;
-}
-
-/* Anchors and aliases are refused; see the top of the file. */
-static int no_anchor(struct pctx *c, const yaml_event_t *ev, const yaml_char_t *anchor)
-{
-	if (!anchor && ev->type != YAML_ALIAS_EVENT)
-		return 0;
-	return perr_at(c, ev->start_mark.line, ev->start_mark.column,
-		       "YAML anchors and aliases are not supported in policies");
-}
-
-static int on_scalar(struct pctx *c, const yaml_event_t *ev)
-{
-	struct tree *t = c->t;
-	uint32_t idx;
-	size_t off;
-	int rc;
-
-	rc = no_anchor(c, ev, ev->data.scalar.anchor);
-	if (!rc)
-		rc = add_node(t, YAML_SCALAR_NODE, ev, &idx);
-	if (!rc)
-		rc = add_text(t, ev->data.scalar.value, ev->data.scalar.length, &off);
-	if (rc)
-		return rc;
-	t->nodes[idx].u.off = off;
-	t->nodes[idx].len = (uint32_t)ev->data.scalar.length;
-	t->nodes[idx].plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-	return attach(t, idx);
-}
-
-static int on_start(struct pctx *c, const yaml_event_t *ev, int type, const yaml_char_t *anchor)
-{
-	struct tree *t = c->t;
-	uint32_t idx;
-	int rc;
-
-	rc = no_anchor(c, ev, anchor);
-	if (!rc)
-		rc = add_node(t, type, ev, &idx);
-	if (!rc)
-		rc = GROW(t->open, t->nopen, t->copen, 1);
-	if (rc)
-		return rc;
-	t->open[t->nopen].node = idx;
-	t->open[t->nopen++].base = t->npend;
-	return 0;
-}
-
-/* Move the finished collection's children from pend to their final, contiguous place. */
-static int on_end(struct tree *t)
-{
-	struct open_coll o = t->open[--t->nopen];
-	size_t base = o.base, cnt = t->npend - base;
-	uint32_t idx = o.node;
-
-	if (GROW(t->kids, t->nkids, t->ckids, cnt))
-		return -ENOMEM;
-	if (cnt)
-		memcpy(t->kids + t->nkids, t->pend + base, cnt * sizeof(*t->kids));
-	t->nodes[idx].u.off = t->nkids;
-	t->nodes[idx].len = (uint32_t)cnt;
-	t->nkids += cnt;
-	t->npend = base;
-	return attach(t, idx);
-}
-
-static int on_event(struct pctx *c, const yaml_event_t *ev)
-{
-	switch (ev->type) {
-	case YAML_DOCUMENT_START_EVENT:
-		/* A second document is a mistake (usually a stray ---) that we must not
-		 * silently ignore. */
-		if (c->t->ndocs++)
-			return perr_at(c, ev->start_mark.line, ev->start_mark.column,
-				       "multiple YAML documents; a policy file holds exactly one");
-		return 0;
-	case YAML_SCALAR_EVENT:
-		return on_scalar(c, ev);
-	case YAML_ALIAS_EVENT:
-		return no_anchor(c, ev, NULL);
-	case YAML_SEQUENCE_START_EVENT:
-		return on_start(c, ev, YAML_SEQUENCE_NODE, ev->data.sequence_start.anchor);
-	case YAML_MAPPING_START_EVENT:
-		return on_start(c, ev, YAML_MAPPING_NODE, ev->data.mapping_start.anchor);
-	case YAML_SEQUENCE_END_EVENT:
-	case YAML_MAPPING_END_EVENT:
-		return on_end(c->t);
-	default:
-		return 0;
-	}
-}
-
-/* Reader (encoding) errors carry a byte offset, not a mark. */
-static void offset_mark(const char *buf, size_t len, size_t off, size_t *line, size_t *col)
-{
-	size_t i;
-
-	*line = *col = 0;
-	for (i = 0; i < off && i < len; i++) {
-		if (buf[i] == '\n') {
-			++*line;
-			*col = 0;
-		} else {
-			++*col;
-		}
-	}
-}
-
-static int yaml_fail(struct pctx *c, const yaml_parser_t *y, const char *buf, size_t len)
-{
-	size_t line = y->problem_mark.line, col = y->problem_mark.column;
-
-	if (y->error == YAML_MEMORY_ERROR)
-		return cg_policy_errf(c->err, c->errlen, -ENOMEM, "%s: out of memory", c->src);
-	if (y->error == YAML_READER_ERROR)
-		offset_mark(buf, len, y->problem_offset, &line, &col);
-	if (y->context)
-		return perr_at(c, line, col, "YAML syntax error: %s (%s at %zu:%zu)",
-			       y->problem ? y->problem : "?", y->context,
-			       y->context_mark.line + 1, y->context_mark.column + 1);
-	return perr_at(c, line, col, "YAML syntax error: %s",
-		       y->problem ? y->problem : "unknown problem");
-}
-
-/* Offsets become pointers once the arrays have stopped moving. */
-static void tree_fixup(struct tree *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->nnodes; i++) {
-		struct ynode *n = &t->nodes[i];
-
-		if (n->type == YAML_SCALAR_NODE)
-			n->u.s = t->text + n->u.off;
-		else
-			n->u.kids = t->kids + n->u.off;
-	}
-}
-
-static int load_tree(struct pctx *c, const char *buf, size_t len)
-{
-	yaml_parser_t y;
-	yaml_event_t ev;
-	bool done = false;
-	int rc = 0;
-
-	/* Size the big arrays from the input up front, since growing a large array by realloc
-	 * means copying it: typical policies have about one node per 7 bytes, and scalar text
-	 * (plus a NUL each) is rarely longer than the input.  GROW still copes if a guess is
-	 * short, and pages reserved but never touched cost nothing. */
-	if (GROW(c->t->nodes, 0, c->t->cnodes, len / 6 + 1) ||
-	    GROW(c->t->kids, 0, c->t->ckids, len / 6 + 1) ||
-	    GROW(c->t->text, 0, c->t->ctext, len + len / 4 + 1) || !yaml_parser_initialize(&y))
-		return cg_policy_errf(c->err, c->errlen, -ENOMEM, "%s: out of memory", c->src);
-	yaml_parser_set_input_string(&y, (const unsigned char *)(buf ? buf : ""), len);
-	while (!rc && !done) {
-		if (!yaml_parser_parse(&y, &ev)) {
-			rc = yaml_fail(c, &y, buf, len);
-			break;
-		}
-		done = ev.type == YAML_STREAM_END_EVENT;
-		rc = on_event(c, &ev);
-		yaml_event_delete(&ev);
-	}
-	yaml_parser_delete(&y);
-	if (!rc)
-		tree_fixup(c->t);
-	return rc;
-}
-
-static void tree_free(struct tree *t)
-{
-	free(t->nodes);
-	free(t->kids);
-	free(t->text);
-	free(t->pend);
-	free(t->open);
-}
-
 /* ---- walking the tree ---- */
 
 static const struct ynode *node_at(struct pctx *c, uint32_t idx)
 {
-	return &c->t->nodes[idx];
+	return ytree_node(c->t, idx);
 }
 
 /*
@@ -370,8 +85,8 @@ static const char *show(const struct ynode *n, char buf[SHOW_MAX])
 	const unsigned char *s = (const unsigned char *)n->u.s;
 	size_t i, cut = SHOW_MAX - 4;
 
-	if (n->type != YAML_SCALAR_NODE)
-		return n->type == YAML_MAPPING_NODE ? "{...}" : "[...]";
+	if (n->type != YNODE_SCALAR)
+		return n->type == YNODE_MAPPING ? "{...}" : "[...]";
 	if (n->len > cut) {
 		while (cut > 0 && (s[cut] & 0xc0) == 0x80)	/* don't split UTF-8 */
 			cut--;
@@ -389,9 +104,9 @@ static const char *show(const struct ynode *n, char buf[SHOW_MAX])
 /* A node's kind, for "must be a X, not Y" messages. */
 static const char *kind(const struct ynode *n)
 {
-	if (n->type == YAML_MAPPING_NODE)
+	if (n->type == YNODE_MAPPING)
 		return "a mapping";
-	if (n->type == YAML_SEQUENCE_NODE)
+	if (n->type == YNODE_SEQUENCE)
 		return "a sequence";
 	return n->len ? "a scalar" : "an empty value";
 }
@@ -400,7 +115,7 @@ static bool sc_is(const struct ynode *n, const char *s)
 {
 	size_t len = strlen(s);
 
-	return n->type == YAML_SCALAR_NODE && n->len == len && memcmp(n->u.s, s, len) == 0;
+	return n->type == YNODE_SCALAR && n->len == len && memcmp(n->u.s, s, len) == 0;
 }
 
 static void join(const char *const *names, char *buf, size_t size)
@@ -456,7 +171,7 @@ static int collect(struct pctx *c, const struct ynode *map, const struct keyset 
 
 	for (p = 0; p < map->len; p += 2) {
 		k = node_at(c, map->u.kids[p]);
-		if (k->type != YAML_SCALAR_NODE)
+		if (k->type != YNODE_SCALAR)
 			return perr(c, k, "keys %s must be plain strings", ks->where);
 		for (i = 0; ks->names[i] && !sc_is(k, ks->names[i]); i++)
 			;
@@ -476,14 +191,14 @@ static int need_type(struct pctx *c, const struct ynode *n, int type, const char
 	if (n->type == type)
 		return 0;
 	return perr(c, n, "%s must be %s, not %s", what,
-		    type == YAML_MAPPING_NODE ? "a mapping" : "a sequence", kind(n));
+		    type == YNODE_MAPPING ? "a mapping" : "a sequence", kind(n));
 }
 
 /* need_type() and collect() in one step, for sections that are mappings. */
 static int need_map(struct pctx *c, const struct ynode *n, const char *what,
 		    const struct keyset *ks, fields_t key, fields_t val)
 {
-	int rc = need_type(c, n, YAML_MAPPING_NODE, what);
+	int rc = need_type(c, n, YNODE_MAPPING, what);
 
 	return rc ? rc : collect(c, n, ks, key, val);
 }
@@ -495,7 +210,7 @@ static int parse_enum(struct pctx *c, const struct ynode *n, const char *key,
 	char t[SHOW_MAX], list[64];
 	int i;
 
-	if (n->type != YAML_SCALAR_NODE)
+	if (n->type != YNODE_SCALAR)
 		return perr(c, n, "'%s' must be a string, not %s", key, kind(n));
 	for (i = 0; names[i]; i++) {
 		if (sc_is(n, names[i])) {
@@ -554,7 +269,7 @@ static int parse_port_item(struct pctx *c, const struct ynode *n, struct cg_port
 	char t[SHOW_MAX];
 	int rc;
 
-	if (n->type != YAML_SCALAR_NODE)
+	if (n->type != YNODE_SCALAR)
 		return perr(c, n, "a port must be a number or a \"LO-HI\" range, not %s", kind(n));
 	dash = memchr(s, '-', n->len);
 	if (dash) {
@@ -586,12 +301,12 @@ static int parse_port_item(struct pctx *c, const struct ynode *n, struct cg_port
 static int parse_ports(struct pctx *c, const struct ynode *n, const char *key,
 		       struct cg_port_range **out, uint32_t *nout)
 {
-	bool seq = n->type == YAML_SEQUENCE_NODE;
+	bool seq = n->type == YNODE_SEQUENCE;
 	struct cg_port_range *r;
 	size_t cnt, i;
 	int rc;
 
-	if (n->type == YAML_MAPPING_NODE)
+	if (n->type == YNODE_MAPPING)
 		return perr(c, n, "'%s' must be a list of ports, not a mapping", key);
 	cnt = seq ? n->len : (n->len ? 1 : 0);
 	if (!cnt)
@@ -699,7 +414,7 @@ static int parse_cidr(struct pctx *c, const struct ynode *n, const char *key, st
 	size_t pfxlen;
 	int fam;
 
-	if (n->type != YAML_SCALAR_NODE)
+	if (n->type != YNODE_SCALAR)
 		return perr(c, n, "'%s' must be an address like 10.0.0.0/8, not %s", key, kind(n));
 	if (split_cidr(n, b, &fam, &pfx, &pfxlen))
 		return perr(c, n,
@@ -759,7 +474,7 @@ static int parse_rule(struct pctx *c, const struct ynode *n, int dir, struct cg_
 	fields_t key = { 0 }, val = { 0 };
 	int rc, idx;
 
-	if (n->type != YAML_MAPPING_NODE)
+	if (n->type != YNODE_MAPPING)
 		return perr(c, n,
 			    "each %s must be a mapping like { action: deny, %s: 10.0.0.0/8 }, not %s",
 			    what, addr, kind(n));
@@ -793,7 +508,7 @@ static int parse_rules(struct pctx *c, const struct ynode *n, int dir, struct cg
 	size_t cnt, i;
 	int rc;
 
-	rc = need_type(c, n, YAML_SEQUENCE_NODE, "'rules'");
+	rc = need_type(c, n, YNODE_SEQUENCE, "'rules'");
 	if (rc)
 		return rc;
 	cnt = n->len;
@@ -870,12 +585,12 @@ static int parse_families(struct pctx *c, const struct ynode *n, uint64_t *mask,
 				   unavail_names, best_effort);
 	if (rc || !val[0])
 		return rc;
-	rc = need_type(c, val[0], YAML_SEQUENCE_NODE, "'families.deny'");
+	rc = need_type(c, val[0], YNODE_SEQUENCE, "'families.deny'");
 	if (rc)
 		return rc;
 	for (i = 0; i < val[0]->len; i++) {
 		it = node_at(c, val[0]->u.kids[i]);
-		if (it->type != YAML_SCALAR_NODE)
+		if (it->type != YNODE_SCALAR)
 			return perr(c, it, "address families are names like packet, not %s",
 				    kind(it));
 		/* A NUL inside the scalar would make a prefix of it match a name. */
@@ -937,7 +652,7 @@ static int parse_name(struct pctx *c, const struct ynode *n, char *out)
 	char t[SHOW_MAX];
 	uint32_t i;
 
-	if (n->type != YAML_SCALAR_NODE)
+	if (n->type != YNODE_SCALAR)
 		return perr(c, n, "'policy' must be a name, not %s", kind(n));
 	if (!n->len)
 		return perr(c, n, "policy name is empty");
@@ -964,7 +679,7 @@ static const struct keyset top_ks = { "at top level", top_keys, NULL, NULL };
 
 static bool is_null(const struct ynode *n)
 {
-	return n->type == YAML_SCALAR_NODE && n->plain &&
+	return n->type == YNODE_SCALAR && n->plain &&
 	       (n->len == 0 || sc_is(n, "~") || sc_is(n, "null"));
 }
 
@@ -975,7 +690,7 @@ static int parse_root(struct pctx *c, const struct ynode *root, struct cg_policy
 
 	if (is_null(root))
 		return perr(c, root, "empty policy");
-	if (root->type != YAML_MAPPING_NODE)
+	if (root->type != YNODE_MAPPING)
 		return perr(c, root, "a policy must be a mapping starting with 'policy: NAME', not %s",
 			    kind(root));
 	rc = collect(c, root, &top_ks, key, val);
@@ -1002,14 +717,14 @@ static int build(struct pctx *c, struct cg_policy **out)
 	struct cg_policy *p;
 	int rc;
 
-	if (!c->t->have_root)
+	if (!c->t->root)
 		return perr_at(c, 0, 0, "empty policy");
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->sockets.raw = -1;
 	memcpy(p->source, c->src, strnlen(c->src, sizeof(p->source) - 1));
-	rc = parse_root(c, node_at(c, c->t->root), p);
+	rc = parse_root(c, c->t->root, p);
 	if (rc) {
 		cg_policy_free(p);
 		return rc;
@@ -1021,7 +736,7 @@ static int build(struct pctx *c, struct cg_policy **out)
 int cg_policy_parse_buf(const char *source, const char *buf, size_t len,
 			struct cg_policy **out, char *err, size_t errlen)
 {
-	struct tree t = { 0 };
+	struct ytree t = { 0 };
 	struct pctx c = { source ? source : "<policy>", &t, err, errlen };
 	struct cg_policy *p = NULL;
 	int rc;
@@ -1031,10 +746,10 @@ int cg_policy_parse_buf(const char *source, const char *buf, size_t len,
 	if (len > CG_POLICY_FILE_MAX)
 		return cg_policy_errf(err, errlen, -EINVAL, "%s: policy is %zu bytes; the limit is %u MiB",
 			    c.src, len, CG_POLICY_FILE_MAX >> 20);
-	rc = load_tree(&c, buf, len);
+	rc = ytree_load(&t, c.src, buf, len, err, errlen);
 	if (!rc)
 		rc = build(&c, &p);
-	tree_free(&t);
+	ytree_free(&t);
 	if (rc)
 		return rc;
 	if (err && errlen)
