@@ -15,24 +15,9 @@ ROOTFS=$E2E_OUT/rootfs
 TRAFFIC=$E2E_OUT/cgg_traffic		# static: runs in the busybox rootfs too
 IMAGE=localhost/cgguard-e2e:latest
 CG2=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
-FAILS=0
+. "$TOP/tests/assert.sh"
 PODMAN_BASE=(podman --runtime runc --cgroup-manager=cgroupfs --events-backend=file)
 PODMAN_RUN_OPTS=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
-
-fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
-pass() { echo "ok: $*"; }
-skip() { # skip REASON: exit 77, or fail under CI=true
-	echo "SKIP: $*" >&2
-	[ "${CI:-}" = true ] && { echo "FAIL: skipped under CI=true" >&2; exit 1; }
-	exit 77
-}
-expect_eq() { # expect_eq WHAT GOT WANT
-	if [ "$2" = "$3" ]; then pass "$1 = $3"; else fail "$1: got '$2', want '$3'"; fi
-}
-need_root() { [ "$(id -u)" = 0 ] || skip "needs root (containers, namespaces, BPF)"; }
-finish() { [ "$FAILS" = 0 ] && { echo "PASS"; exit 0; }; echo "$FAILS failure(s)"; exit 1; }
-# kv KEY LINE: value of KEY=... in a cgg_traffic result line
-kv() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # need_tools TOOL...: installs the Debian packages providing them if missing.
