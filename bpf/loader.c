@@ -53,7 +53,7 @@ const struct cg_hook_desc cg_hooks[CG_HOOK_MAX] = {
 	[CG_HOOK_GLSM_BIND]   = { "glsm_bind", BPF_LSM_MAC, CG_LAYER_LSM, 1, 1 },
 };
 
-static const char *const map_names[CG_MAP_MAX] = {
+const char *const cg_map_names[CG_MAP_MAX] = {
 	[CG_MAP_LPM] = "cg_lpm",
 	[CG_MAP_BINDING] = "cg_binding",
 	[CG_MAP_COUNTERS] = "cg_counters",
@@ -116,7 +116,7 @@ static void remove_stale_maps(void)
 	int i;
 
 	for (i = 0; i < CG_MAP_MAX; i++) {
-		pin_path(p, sizeof(p), "map", map_names[i]);
+		pin_path(p, sizeof(p), "map", cg_map_names[i]);
 		unlink(p);
 	}
 }
@@ -289,7 +289,7 @@ static __u64 hash_words(__u64 h, const void *p, size_t n)
 }
 
 /* Identifies the BPF objects built into this binary. */
-static __u64 objects_build(void)
+__u64 objects_build(void)
 {
 	static __u64 cached;
 	size_t n1, n2;
@@ -375,7 +375,7 @@ static int open_pins(struct cg_guard *g)
 		g->prog_id[i] = pi.id;
 	}
 	for (i = 0; i < CG_MAP_MAX; i++) {
-		pin_path(p, sizeof(p), "map", map_names[i]);
+		pin_path(p, sizeof(p), "map", cg_map_names[i]);
 		fd = bpf_obj_get(p);
 		if (fd < 0)
 			return cg_seterr(-errno, "pinned map %s is missing "

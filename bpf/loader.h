@@ -113,6 +113,13 @@ typedef int (*cg_status_cb)(const struct cg_status *st, void *ctx);
 int cg_guard_foreach(struct cg_guard *g, cg_status_cb cb, void *ctx);
 int cg_guard_status(struct cg_guard *g, __u64 cgid, struct cg_status *st);
 
+/*
+ * Replaces the pinned programs with this binary's on every guarded cgroup
+ * (BPF_LINK_UPDATE: no window), keeping maps, policies and counters.
+ * *updated: cgroup links switched.  Close and reopen @g afterwards.
+ */
+int cg_guard_upgrade(struct cg_guard *g, int *updated);
+
 /* Detaches every guarded cgroup whose directory is gone (poststop hooks
  * are unreliable), calling @removed (may be NULL) for each. */
 int cg_guard_gc(struct cg_guard *g, cg_status_cb removed, void *ctx);

@@ -13,6 +13,10 @@ void global_link_pin(char *buf, size_t len, int hook);
 /* Writes the compiled policy and socket config into a free slot. */
 int claim_slot(struct cg_guard *g, __u32 slot, const struct cg_compiled *c,
 	       const struct cg_sockcfg *sc, const struct cg_policy *p);
+extern const char *const cg_map_names[CG_MAP_MAX];
+/* Hash of the BPF objects built into this binary (cg_info.build). */
+__u64 objects_build(void);
+
 /* Adjusts a slot's count of bound cgroups. */
 void slot_ref(struct cg_guard *g, __u32 slot, int delta);
 int find_slot(struct cg_guard *g, const struct cg_compiled *c,

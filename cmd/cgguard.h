@@ -21,6 +21,7 @@ int do_run(int argc, char **argv);
 int do_policy(int argc, char **argv);
 int do_doctor(int argc, char **argv);
 int do_gc(int argc, char **argv);
+int do_upgrade(int argc, char **argv);
 int do_daemon(int argc, char **argv);
 int do_ctl(int argc, char **argv);
 int do_oci_hook(int argc, char **argv);

@@ -158,6 +158,10 @@ int do_list(int argc, char **argv)
 	}
 	if (err)
 		return report(err, "opening pinned state");
+	if (g->stale)
+		fprintf(stderr, "%s: note: the pinned programs are from another "
+			"cgguard build; `cgguard upgrade` switches every guarded "
+			"cgroup to this one's\n", prog_name);
 	if (json_output) {
 		jw_init(&j, stdout);
 		jw_arr_start(&j);

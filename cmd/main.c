@@ -58,6 +58,7 @@ static const struct cmd {
 	{ "run",     do_run,     "run a command in a new guarded cgroup" },
 	{ "policy",  do_policy,  "policy tools: check FILE" },
 	{ "gc",      do_gc,      "forget guarded cgroups that were removed" },
+	{ "upgrade", do_upgrade, "run this build's programs on every guarded cgroup" },
 	{ "doctor",  do_doctor,  "what this host can enforce; BPF hardening" },
 	{ "daemon",  do_daemon,  "watch policies and cgroups; metrics" },
 	{ "ctl",     do_ctl,     "talk to the daemon: status, reload, list" },
