@@ -44,6 +44,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include "guard.skel.h"
+#include "../tests/tools/sockaddr.h"
 #include "loader.h"
 #include "../policy/policy.h"
 #include "../policy/compile.h"
@@ -638,24 +639,13 @@ static int do_insitu(int argc, char **argv)
 static int sock_addr(const char *a, int port, struct sockaddr_storage *ss,
 		     socklen_t *len)
 {
-	struct sockaddr_in *s4 = (void *)ss;
-	struct sockaddr_in6 *s6 = (void *)ss;
+	int fam = tool_sockaddr(a, port, ss, len);
 
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, a, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		*len = sizeof(*s4);
-		return AF_INET;
+	if (fam < 0) {
+		fprintf(stderr, "bench_prog: bad address %s\n", a);
+		exit(2);
 	}
-	if (inet_pton(AF_INET6, a, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		*len = sizeof(*s6);
-		return AF_INET6;
-	}
-	fprintf(stderr, "bench_prog: bad address %s\n", a);
-	exit(2);
+	return fam;
 }
 
 static int bound_sock(const char *a, int port, int type)
