@@ -56,6 +56,17 @@ for b in cgguard cgg_traffic; do
 		cp -L "$lib" "$S$lib"
 	done
 done
+# bpftool (with its libraries) for the cases that inspect or poke pinned
+# state directly, as the host tests do; optional.
+if bt=$(command -v bpftool) && [ -x "$bt" ]; then
+	cp "$bt" "$S/bin/bpftool"
+	for lib in $(ldd "$bt" | awk '$2 == "=>" && $3 ~ /^\// {print $3}
+				     $1 ~ /^\// {print $1}'); do
+		[ -e "$S$lib" ] && continue
+		mkdir -p "$S${lib%/*}"
+		cp -L "$lib" "$S$lib"
+	done
+fi
 install -m 0755 "$here/init" "$S/init"
 install -m 0644 "$here/cases/lib.sh" "$S/cases/lib.sh"
 if [ $# -eq 0 ]; then
