@@ -6,7 +6,8 @@ PKGS="build-essential clang llvm pkg-config libbpf-dev bpftool libelf-dev
 zlib1g-dev libyaml-dev libcmocka-dev libmicrohttpd-dev libjson-c-dev prometheus libnl-3-dev libnl-route-3-dev
 libcgroup-dev iproute2 iputils-ping nftables jq iperf3 hyperfine
 valgrind procps util-linux kmod podman runc busybox-static curl
-qemu-system-x86 linux-image-amd64 cpio"
+qemu-system-x86 linux-image-amd64 cpio
+libnftables-dev systemtap-sdt-dev bpftrace libseccomp-dev libnl-genl-3-dev acl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -8,6 +8,14 @@ set -u
 cd "$(dirname "$0")/.."
 O=.output/tests
 tiers=${*:-unit bpf integration e2e vm}
+
+# Tiers other than unit touch shared host state (cgroups, bpffs pins, network
+# namespaces, nft tables, containers): two runs at once (two checkouts, two
+# developers) would see each other's state.  Serialise them on one lock.
+case "${CGGUARD_SYSTEST_LOCKED:-} $tiers " in 1*|" unit ") ;; *)
+	exec 9>/run/lock/cgguard-systest.lock
+	flock 9; export CGGUARD_SYSTEST_LOCKED=1 ;;
+esac
 passed=0 failed=0 skipped=0 failed_names=""
 
 run_one() { # run_one NAME CMD...
