@@ -97,6 +97,72 @@ int yr_is_null(const struct yr_node *n)
 	       (n->len == 0 || yr_is(n, "~") || yr_is(n, "null"));
 }
 
+/* ---- mappings against a set of keys ---- */
+
+void yr_join(const char *const *names, char *buf, size_t size)
+{
+	size_t off = 0;
+	int i, n;
+
+	buf[0] = '\0';
+	for (i = 0; names[i] && off < size; i++) {
+		n = snprintf(buf + off, size - off, "%s%s", i ? ", " : "", names[i]);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+static int unknown_key(struct yr *r, const struct yr_keyset *ks, const struct yr_node *k)
+{
+	char t[48], list[160];
+
+	if (ks->misplaced && yr_is(k, ks->misplaced))
+		return yr_err(r, k, "%s", ks->hint);
+	yr_join(ks->names, list, sizeof(list));
+	return yr_err(r, k, "unknown key '%s' %s; expected one of %s", yr_show(k, t, sizeof(t)),
+		      ks->where, list);
+}
+
+/* Duplicates are caught by the slot already being taken, so this stays linear however the
+ * mapping is written. */
+static int next_key(struct yr *r, const struct yr_keyset *ks, struct yr_seen *seen, int *idx)
+{
+	struct yr_node k;
+	char t[48];
+	int rc, i;
+
+	rc = yr_next(r, &k);
+	if (rc)
+		return rc;
+	*idx = -1;
+	if (k.type == YR_END)
+		return 0;
+	if (k.type != YR_SCALAR)
+		return yr_err(r, &k, "keys %s must be plain strings", ks->where);
+	for (i = 0; ks->names[i] && !yr_is(&k, ks->names[i]); i++)
+		;
+	if (!ks->names[i])
+		return unknown_key(r, ks, &k);
+	if (seen->have[i])
+		return yr_err(r, &k, "duplicate key '%s' %s (first at %zu:%zu)",
+			      yr_show(&k, t, sizeof(t)), ks->where, seen->line[i] + 1,
+			      seen->col[i] + 1);
+	seen->have[i] = 1;
+	seen->line[i] = k.line;
+	seen->col[i] = k.col;
+	*idx = i;
+	return 0;
+}
+
+int yr_next_pair(struct yr *r, const struct yr_keyset *ks, struct yr_seen *seen, int *idx,
+		 struct yr_node *v)
+{
+	int rc = next_key(r, ks, seen, idx);
+
+	return rc || *idx < 0 ? rc : yr_next(r, v);
+}
+
 /* ---- libyaml errors ---- */
 
 /* Reader (encoding) errors carry a byte offset, not a mark. */

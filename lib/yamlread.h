@@ -63,6 +63,36 @@ int yr_next(struct yr *r, struct yr_node *n);
  */
 int yr_done(struct yr *r, int rc);
 
+#define YR_KEYS_MAX	8	/* most keys one mapping may be allowed */
+
+/*
+ * The keys one mapping may hold.  `where` completes "unknown key 'x' ...".  `misplaced` is a
+ * key that is valid elsewhere (`from` in an egress rule), for which `hint` says more than
+ * just "unknown".
+ */
+struct yr_keyset {
+	const char *where;
+	const char *const *names;	/* NULL-terminated, at most YR_KEYS_MAX */
+	const char *misplaced;
+	const char *hint;
+};
+
+/* Keys met so far in one mapping, with where each was (0-based marks). */
+struct yr_seen {
+	int have[YR_KEYS_MAX];
+	size_t line[YR_KEYS_MAX], col[YR_KEYS_MAX];
+};
+
+/*
+ * Inside an open mapping: the next key, checked against @ks (unknown, duplicate and non-scalar
+ * keys are errors), and the value node after it.  *idx is the key's position in ks->names, or
+ * -1 when the mapping ends.  A collection value's contents are the caller's to read.
+ */
+int yr_next_pair(struct yr *r, const struct yr_keyset *ks, struct yr_seen *seen, int *idx,
+		 struct yr_node *v);
+/* "a, b, c" into buf. */
+void yr_join(const char *const *names, char *buf, size_t size);
+
 /* "SRC:LINE:COL: message" at a 0-based mark, into err; returns -EINVAL. */
 int yr_verr_at(char *err, size_t errlen, const char *src, size_t line, size_t col,
 	       const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));

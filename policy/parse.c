@@ -31,7 +31,6 @@
 
 #define CG_RULES_MAX	1000000u	/* per direction */
 #define CG_PORTS_MAX	64u		/* ranges per rule, and per bind list */
-#define KEYS_MAX	8		/* most keys any one mapping may have */
 #define SHOW_MAX	48		/* how much of a bad value we echo back */
 
 struct pctx {
@@ -56,89 +55,10 @@ perr_at(struct pctx *c, size_t line, size_t col, const char *fmt, ...)
 #define show(n, t) yr_show((n), (t), SHOW_MAX)
 #define kind(n) yr_kind(n)
 
-static void join(const char *const *names, char *buf, size_t size)
-{
-	size_t off = 0;
-	int i, n;
-
-	buf[0] = '\0';
-	for (i = 0; names[i] && off < size; i++) {
-		n = snprintf(buf + off, size - off, "%s%s", i ? ", " : "", names[i]);
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
-}
-
-/*
- * The keys one mapping may hold.  `where` completes "unknown key 'x' ...".  `misplaced` is a
- * key that is valid elsewhere (`from` in an egress rule), for which `hint` says more than
- * just "unknown".
- */
-struct keyset {
-	const char *where;
-	const char *const *names;	/* NULL-terminated, fewer than KEYS_MAX */
-	const char *misplaced;
-	const char *hint;
-};
-
-/* Keys met so far in one mapping, with where each was. */
-struct seen {
-	bool have[KEYS_MAX];
-	size_t line[KEYS_MAX], col[KEYS_MAX];
-};
-
-static int unknown_key(struct pctx *c, const struct keyset *ks, const struct yr_node *k)
-{
-	char t[SHOW_MAX], list[128];
-
-	if (ks->misplaced && yr_is(k, ks->misplaced))
-		return perr(c, k, "%s", ks->hint);
-	join(ks->names, list, sizeof(list));
-	return perr(c, k, "unknown key '%s' %s; expected one of %s", show(k, t), ks->where, list);
-}
-
-/*
- * The next key of an open mapping, checked against `ks`: *idx is its position in ks->names,
- * or -1 when the mapping ends.  The caller reads the value next.  Duplicates are caught by
- * the slot already being taken, so this stays linear however the mapping is written.
- */
-static int next_key(struct pctx *c, const struct keyset *ks, struct seen *seen, int *idx)
-{
-	struct yr_node k;
-	char t[SHOW_MAX];
-	int rc, i;
-
-	rc = yr_next(c->r, &k);
-	if (rc)
-		return rc;
-	*idx = -1;
-	if (k.type == YR_END)
-		return 0;
-	if (k.type != YR_SCALAR)
-		return perr(c, &k, "keys %s must be plain strings", ks->where);
-	for (i = 0; ks->names[i] && !yr_is(&k, ks->names[i]); i++)
-		;
-	if (!ks->names[i])
-		return unknown_key(c, ks, &k);
-	if (seen->have[i])
-		return perr(c, &k, "duplicate key '%s' %s (first at %zu:%zu)", show(&k, t),
-			    ks->where, seen->line[i] + 1, seen->col[i] + 1);
-	seen->have[i] = true;
-	seen->line[i] = k.line;
-	seen->col[i] = k.col;
-	*idx = i;
-	return 0;
-}
-
-/* next_key() and the value after it in one step; *idx -1 at the mapping's end. */
-static int next_pair(struct pctx *c, const struct keyset *ks, struct seen *seen, int *idx,
-		     struct yr_node *v)
-{
-	int rc = next_key(c, ks, seen, idx);
-
-	return rc || *idx < 0 ? rc : yr_next(c->r, v);
-}
+#define join yr_join
+#define keyset yr_keyset
+#define seen yr_seen
+#define next_pair(c, ks, sn, idx, v) yr_next_pair((c)->r, (ks), (sn), (idx), (v))
 
 static int need_type(struct pctx *c, const struct yr_node *n, int type, const char *what)
 {
