@@ -227,6 +227,9 @@ int cgd_gc_queued(struct cgd *d);
 size_t cgd_bound_count(const struct cgd *d);
 
 /* control socket (ctlsock.c) */
+/* One request line -> "status", "reload" or "list"; NULL with the reason in err.  Pure (the
+ * fuzz harness calls it). */
+const char *cgd_ctl_parse_request(const char *line, size_t len, char *err, size_t errlen);
 int cgd_ctl_open(struct cgd *d);
 void cgd_ctl_close(struct cgd *d);
 void cgd_ctl_accept(struct cgd *d);
