@@ -18,7 +18,7 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/names.c policy/parse.c lib/yamlread.c lib/bigalloc.c lib/args.c lib/jsonparse.c \
-             policy/builtin.c policy/compile.c policy/lookup.c bpf/loader.c bpf/attach.c bpf/upgrade.c \
+             policy/builtin.c policy/compile.c policy/validate.c policy/lookup.c bpf/loader.c bpf/attach.c bpf/upgrade.c \
              bpf/probe.c
 DAEMON_SRCS := $(wildcard daemon/*.c)
 CMD_SRCS  := $(wildcard cmd/*.c)

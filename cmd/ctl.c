@@ -198,11 +198,16 @@ int do_ctl(int argc, char **argv)
 	const char *sock = CGD_SOCKET, *cmd = NULL, *raw = NULL;
 	char *reply = NULL, req[64];
 	int opt, fd, err, timeout = 30;
+	unsigned long secs;
 
 	while ((opt = getopt_long(argc, argv, "s:t:r:jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': sock = optarg; break;
-		case 't': timeout = atoi(optarg) > 0 ? atoi(optarg) : 30; break;
+		case 't':
+			if (arg_ulong("ctl", "--timeout", optarg, 1, 3600, &secs))
+				return 2;
+			timeout = (int)secs;
+			break;
 		case 'r': raw = optarg; break;
 		case 'j': json_output = 1; break;
 		case 'h': usage(); return 0;

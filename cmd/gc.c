@@ -35,6 +35,8 @@ int do_gc(int argc, char **argv)
 		default: return 2;
 		}
 	}
+	if (no_more_args("gc", argc, argv))
+		return 2;
 	if (require_caps("gc") || open_guard(&g, 0))
 		return 1;
 	if (json_output) {

@@ -149,6 +149,8 @@ int do_list(int argc, char **argv)
 		default: return 2;
 		}
 	}
+	if (no_more_args("list", argc, argv))
+		return 2;
 	cg_clearerr();
 	err = cg_guard_open(&g, CG_OPEN_RDONLY);
 	if (err == -ENOENT) {	/* nothing pinned: an empty list */

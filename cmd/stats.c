@@ -63,6 +63,8 @@ int do_stats(int argc, char **argv)
 		default: return 2;
 		}
 	}
+	if (no_more_args("stats", argc, argv))
+		return 2;
 	if (cgpath) {
 		cg_clearerr();
 		err = cg_cgroup_resolve(cgpath, &cg);
