@@ -13,13 +13,13 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS)
 LDLIBS    += $(LIBBPF_LIBS) -lelf -lz -lyaml
 
-BPF_SRCS  := bpf/guard.bpf.c bpf/lsm.bpf.c
+BPF_SRCS  := bpf/guard.bpf.c bpf/lsm.bpf.c bpf/sockfilter.bpf.c
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/parse.c policy/yamltree.c lib/jsonparse.c \
              policy/builtin.c policy/compile.c bpf/loader.c bpf/attach.c bpf/upgrade.c \
-             bpf/probe.c
+             bpf/probe.c bpf/sockfilter.c
 DAEMON_SRCS := $(wildcard daemon/*.c)
 CMD_SRCS  := $(wildcard cmd/*.c)
 LIB_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))

@@ -9,6 +9,7 @@
  *   log_level: info                        # error|warning|info|debug
  *   rules:
  *     - { match: "machine.slice/libpod-*.scope", policy: web, fail: closed }
+ *   unprivileged: [...]                    # unpriv.h: parsed there
  *
  * A rule's glob is matched with fnmatch(FNM_PATHNAME) against the cgroup
  * path relative to the cgroup2 mount, so '*' never crosses a '/'.  The
@@ -208,7 +209,10 @@ static int parse_key(struct cfgp *p, yaml_node_t *k, yaml_node_t *v,
 		{ "policy_dir", CGD_SET_POLICY_DIR }, { "socket", CGD_SET_SOCKET },
 		{ "metrics", CGD_SET_METRICS },
 		{ "reconcile_interval", CGD_SET_INTERVAL },
-		{ "log_level", CGD_SET_LOG_LEVEL }, { "rules", 1u << 31 } };
+		{ "log_level", CGD_SET_LOG_LEVEL }, { "rules", 1u << 31 },
+		{ "unprivileged", CGD_SET_UNPRIV },
+		{ "unprivileged_socket", CGD_SET_USOCKET },
+		{ "unprivileged_group", CGD_SET_UGROUP } };
 	const char *key = scalar(p, k, "key");
 	size_t i;
 
@@ -220,7 +224,8 @@ static int parse_key(struct cfgp *p, yaml_node_t *k, yaml_node_t *v,
 	if (i == sizeof(keys) / sizeof(keys[0]))
 		return cfg_err(p, k, "unknown key '%s' (rules, policy_dir, "
 			       "socket, metrics, reconcile_interval, "
-			       "log_level)", key);
+			       "log_level, unprivileged, unprivileged_socket, "
+			       "unprivileged_group)", key);
 	if (c->set & keys[i].bit)
 		return cfg_err(p, k, "duplicate key %s", key);
 	c->set |= keys[i].bit;
@@ -239,6 +244,15 @@ static int parse_key(struct cfgp *p, yaml_node_t *k, yaml_node_t *v,
 		c->log_level = cgd_log_level_parse((char *)v->data.scalar.value);
 		return c->log_level < 0 ? cfg_err(p, v, "log_level: error, "
 			"warning, info or debug") : 0;
+	case CGD_SET_USOCKET:	/* unpriv.h: who may ask for what */
+		return cgd_unpriv_parse_socket(v, p->file, &c->up, p->err,
+					       p->errlen);
+	case CGD_SET_UGROUP:
+		return cgd_unpriv_parse_group(v, p->file, &c->up, p->err,
+					      p->errlen);
+	case CGD_SET_UNPRIV:
+		return cgd_unpriv_parse(p->doc, v, p->file, &c->up, p->err,
+					p->errlen);
 	}
 	return parse_rules(p, v, c);
 }
@@ -335,6 +349,7 @@ void cgd_config_free(struct cgd_config *c)
 	free(c->rules);
 	c->rules = NULL;
 	c->nrules = 0;
+	cgd_unpriv_cfg_free(&c->up);
 }
 
 const struct cgd_rule *cgd_rule_match(const struct cgd_config *c,
