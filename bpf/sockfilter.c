@@ -156,7 +156,38 @@ static int create_missing(struct cg_sf *sf)
 	return err;
 }
 
+/*
+ * Pins of another layout (an upgrade changed cgguard_abi.h): the daemon
+ * starts over with fresh maps.  Filters already handed out keep the old
+ * maps (their programs hold them) and keep working; only their counters
+ * leave `cgguard stats`.
+ */
+static void unpin_all(void)
+{
+	char path[256];
+	int i;
+
+	for (i = 0; i < CG_SF_MAP_MAX; i++) {
+		sf_pin(path, sizeof(path), i);
+		unlink(path);
+	}
+}
+
+static int open_pins(struct cg_sf *sf, int create);
+
 int cg_sf_open(struct cg_sf *sf, int create)
+{
+	int err = open_pins(sf, create);
+
+	if (err == -EPROTO && create) {
+		unpin_all();
+		cg_clearerr();
+		err = open_pins(sf, create);
+	}
+	return err;
+}
+
+static int open_pins(struct cg_sf *sf, int create)
 {
 	char path[256];
 	int i, err;
