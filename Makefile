@@ -17,7 +17,7 @@ BPF_SRCS  := bpf/guard.bpf.c bpf/lsm.bpf.c bpf/sockfilter.bpf.c
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
-LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/parse.c policy/yamltree.c lib/jsonparse.c \
+LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/names.c policy/parse.c lib/yamlread.c lib/bigalloc.c lib/args.c lib/jsonparse.c \
              policy/builtin.c policy/compile.c policy/lookup.c bpf/loader.c bpf/attach.c bpf/upgrade.c \
              bpf/probe.c bpf/sockfilter.c libcgguard/cgguard.c libcgguard/classic.c
 DAEMON_SRCS := $(wildcard daemon/*.c)
@@ -30,7 +30,8 @@ TEST_BINS := $(OUTPUT)/tests/test_policy $(OUTPUT)/tests/test_compile \
 BENCH_BINS := $(OUTPUT)/bench/bench_prog
 
 .SECONDARY:
-.PHONY: all clean deps test test-build test-unit test-integration bench install demo libcgguard
+.PHONY: all clean deps test test-build test-unit test-integration bench install demo fuzz fuzz-build \
+	libcgguard
 all: cgguard libcgguard
 
 deps:
@@ -80,8 +81,8 @@ $(OUTPUT)/cgg_traffic: tests/tools/cgg_traffic.c | $(OUTPUT)
 # are built again as PIC with hidden visibility: only cgguard.h's
 # CGGUARD_API functions are exported.
 LIBCGG_VERSION := 0.1.0
-LIBCGG_SRCS := libcgguard/cgguard.c libcgguard/classic.c policy/parse.c \
-               policy/yamltree.c policy/builtin.c policy/compile.c
+LIBCGG_SRCS := libcgguard/cgguard.c libcgguard/classic.c policy/names.c policy/parse.c \
+               lib/yamlread.c lib/bigalloc.c policy/builtin.c policy/compile.c
 LIBCGG_OBJS := $(patsubst %.c,$(OUTPUT)/pic/%.o,$(LIBCGG_SRCS))
 LIBCGG      := $(OUTPUT)/libcgguard.a $(OUTPUT)/libcgguard.so.$(LIBCGG_VERSION) \
                $(OUTPUT)/libcgguard.so $(OUTPUT)/cgguard.pc $(OUTPUT)/cgguard-example
@@ -109,13 +110,38 @@ $(OUTPUT)/cgg_sfcheck: tests/tools/cgg_sfcheck.c $(OUTPUT)/libcgguard.a | $(OUTP
 
 TEST_DATA := $(OUTPUT)/tests/foreign.bpf.o $(OUTPUT)/cgg_traffic $(OUTPUT)/cgg_sfcheck
 
+# libFuzzer harnesses (tests/fuzz/): everything they reach is rebuilt with clang,
+# ASan and UBSan into $(OUTPUT)/fuzz.  `make fuzz FUZZ_SECONDS=N` runs each for N s.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS) -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_NAMES := policy config ctl oci
+FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
+FUZZ_LIB := $(patsubst %.c,$(OUTPUT)/fuzz/%.o,$(LIB_SRCS))
+FUZZ_DAEMON := $(patsubst %.c,$(OUTPUT)/fuzz/%.o,$(DAEMON_SRCS))
+FUZZ_LIBS := -lbpf -lelf -lz -lyaml -ljson-c -ldl
+
+$(OUTPUT)/fuzz/%.o: %.c $(SKELS) $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(OUTPUT)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(FUZZ_LIB)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(FUZZ_LIBS) -o $@
+$(OUTPUT)/fuzz/fuzz_config $(OUTPUT)/fuzz/fuzz_ctl: $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(FUZZ_DAEMON)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(FUZZ_LIBS) -o $@
+$(OUTPUT)/fuzz/fuzz_oci: tests/fuzz/fuzz_oci.c cmd/oci_hook.c $(FUZZ_LIB) $(OUTPUT)/fuzz/cmd/common.o
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(filter-out cmd/oci_hook.c,$^) $(FUZZ_LIBS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	./tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 # The README's commands: each installs what it needs first.
 test:
 	./tests/deps.sh
 	$(MAKE) test-build
 	./tests/run.sh
 
-test-build: cgguard libcgguard $(TEST_BINS) $(TEST_DATA)
+test-build: cgguard libcgguard $(TEST_BINS) $(TEST_DATA) $(FUZZ_BINS)
 
 test-unit: $(TEST_BINS)
 	./tests/run.sh unit

@@ -11,151 +11,103 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
-#include <yaml.h>
 #include "daemon.h"
+#include "../lib/args.h"
+#include "../lib/yamlread.h"
 
-struct upp {
-	yaml_document_t *doc;
-	const char *file;
-	char *err;
-	size_t errlen;
-};
-
-static int up_err(struct upp *p, const yaml_node_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int up_err(struct upp *p, const yaml_node_t *n, const char *fmt, ...)
+static const char *kind_name(int group)
 {
-	char msg[CG_ERR_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(p->err, p->errlen, "%s:%zu:%zu: unprivileged: %s", p->file,
-		 n ? n->start_mark.line + 1 : 1,
-		 n ? n->start_mark.column + 1 : 1, msg);
-	return -EINVAL;
+	return group ? "group" : "user";
 }
 
-static const char *up_scalar(struct upp *p, const yaml_node_t *n,
-			     const char *key)
+static int scalar(struct yr *y, const struct yr_node *n, const char *key)
 {
-	if (n->type != YAML_SCALAR_NODE || !n->data.scalar.length) {
-		up_err(p, n, "%s: expected a non-empty value", key);
-		return NULL;
-	}
-	return (const char *)n->data.scalar.value;
-}
-
-static int name_ok(const char *s)
-{
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || strchr("._-", *s)))
-			return 0;
-	return 1;
+	if (n->type != YR_SCALAR || !n->len)
+		return yr_err(y, n, "unprivileged: %s: expected a non-empty value, "
+			      "not %s", key, yr_kind(n));
+	return 0;
 }
 
 /* A uid or gid: decimal, 0..4294967294 ((uid_t)-1 means "none"). */
-static int parse_id(struct upp *p, const yaml_node_t *n, const char *key,
+static int parse_id(struct yr *y, const struct yr_node *n, const char *key,
 		    uint32_t *out)
 {
-	const char *s = up_scalar(p, n, key);
-	unsigned long long v;
-	char *end;
+	unsigned long v;
 
-	if (!s)
+	if (scalar(y, n, key))
 		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || *s < '0' || *s > '9' || v >= 0xffffffffull)
-		return up_err(p, n, "%s: a number from 0 to 4294967294, not "
-			      "'%.64s'", key, s);
+	if (cg_arg_ulong(n->s, 0, 4294967294ul, &v, NULL))
+		return yr_err(y, n, "unprivileged: %s: a number from 0 to "
+			      "4294967294", key);
 	*out = v;
 	return 0;
 }
 
 /* user: NAME / group: NAME, resolved now (NSS): an unknown name is an
  * error rather than an entry that silently matches nobody. */
-static int parse_name(struct upp *p, const yaml_node_t *n, int group,
+static int parse_name(struct yr *y, const struct yr_node *n, int group,
 		      struct cg_unpriv_entry *e)
 {
-	const char *s = up_scalar(p, n, group ? "group" : "user");
 	char buf[16384];
 	struct passwd pw, *pwr = NULL;
 	struct group gr, *grr = NULL;
 
-	if (!s)
+	if (scalar(y, n, kind_name(group)))
 		return -EINVAL;
-	if (strlen(s) >= sizeof(e->name))
-		return up_err(p, n, "%s: name too long", group ? "group" : "user");
+	if (n->len >= sizeof(e->name))
+		return yr_err(y, n, "unprivileged: %s: name too long",
+			      kind_name(group));
 	if (group)
-		getgrnam_r(s, &gr, buf, sizeof(buf), &grr);
+		getgrnam_r(n->s, &gr, buf, sizeof(buf), &grr);
 	else
-		getpwnam_r(s, &pw, buf, sizeof(buf), &pwr);
+		getpwnam_r(n->s, &pw, buf, sizeof(buf), &pwr);
 	if (group ? !grr : !pwr)
-		return up_err(p, n, "no such %s '%s'", group ? "group" : "user",
-			      s);
+		return yr_err(y, n, "unprivileged: no such %s '%s'",
+			      kind_name(group), n->s);
 	e->id = group ? grr->gr_gid : pwr->pw_uid;
-	snprintf(e->name, sizeof(e->name), "%s", s);
+	snprintf(e->name, sizeof(e->name), "%s", n->s);
 	return 0;
 }
 
-static int parse_policies(struct upp *p, yaml_node_t *n,
+static int parse_policies(struct yr *y, const struct yr_node *n,
 			  struct cg_unpriv_entry *e)
 {
-	yaml_node_item_t *it;
+	struct yr_node it;
+	const char *why;
+	int err;
 
-	if (n->type != YAML_SEQUENCE_NODE)
-		return up_err(p, n, "policies: expected a list of policy names");
-	for (it = n->data.sequence.items.start;
-	     it < n->data.sequence.items.top; it++) {
-		yaml_node_t *v = yaml_document_get_node(p->doc, *it);
-		const char *s = up_scalar(p, v, "policies");
-
-		if (!s)
+	if (n->type != YR_SEQ)
+		return yr_err(y, n, "unprivileged: policies: expected a list of "
+			      "policy names, not %s", yr_kind(n));
+	while (!(err = yr_next(y, &it)) && it.type != YR_END) {
+		if (scalar(y, &it, "policies"))
 			return -EINVAL;
-		if (strlen(s) >= CG_POLICY_NAME_MAX || !name_ok(s))
-			return up_err(p, v, "policies: '%.64s' is not a policy "
-				      "name", s);
+		why = cg_policy_name_problem(it.s);
+		if (why)
+			return yr_err(y, &it, "unprivileged: policies: '%.64s' is "
+				      "not a policy name: %s", it.s, why);
 		if (e->npolicies == CGD_UP_MAX_POLICIES)
-			return up_err(p, v, "policies: more than %d",
-				      CGD_UP_MAX_POLICIES);
-		strcpy(e->policies[e->npolicies++], s);
+			return yr_err(y, &it, "unprivileged: policies: more "
+				      "than %d", CGD_UP_MAX_POLICIES);
+		snprintf(e->policies[e->npolicies++], CG_POLICY_NAME_MAX, "%s",
+			 it.s);
 	}
-	return 0;
-}
-
-static int parse_bool(struct upp *p, const yaml_node_t *n, const char *key,
-		      int *out)
-{
-	const char *s = up_scalar(p, n, key);
-
-	if (!s)
-		return -EINVAL;
-	if (!strcmp(s, "true"))
-		*out = 1;
-	else if (!strcmp(s, "false"))
-		*out = 0;
-	else
-		return up_err(p, n, "%s: true or false, not '%.64s'", key, s);
-	return 0;
+	return err;
 }
 
 /* subtree: relative to the cgroup2 mount; '/' at either end is dropped;
  * empty, "." and ".." components are refused, and so is the root. */
-static int parse_subtree(struct upp *p, const yaml_node_t *n,
+static int parse_subtree(struct yr *y, const struct yr_node *n,
 			 struct cg_unpriv_entry *e)
 {
-	const char *s = up_scalar(p, n, "subtree"), *c;
+	const char *s = n->s, *c;
 	size_t len;
 
-	if (!s)
+	if (scalar(y, n, "subtree"))
 		return -EINVAL;
 	while (*s == '/')
 		s++;
@@ -163,11 +115,11 @@ static int parse_subtree(struct upp *p, const yaml_node_t *n,
 	while (len && s[len - 1] == '/')
 		len--;
 	if (!len)
-		return up_err(p, n, "subtree: the cgroup2 root cannot be "
-			      "delegated (name a directory below it)");
+		return yr_err(y, n, "unprivileged: subtree: the cgroup2 root "
+			      "cannot be delegated (name a directory below it)");
 	if (len >= sizeof(e->subtree))
-		return up_err(p, n, "subtree: longer than %zu bytes",
-			      sizeof(e->subtree) - 1);
+		return yr_err(y, n, "unprivileged: subtree: longer than %zu "
+			      "bytes", sizeof(e->subtree) - 1);
 	memcpy(e->subtree, s, len);
 	e->subtree[len] = 0;
 	for (c = e->subtree; c; c = strchr(c, '/') ? strchr(c, '/') + 1 : NULL) {
@@ -175,127 +127,125 @@ static int parse_subtree(struct upp *p, const yaml_node_t *n,
 
 		if (!cl || (cl == 1 && c[0] == '.') ||
 		    (cl == 2 && !strncmp(c, "..", 2)))
-			return up_err(p, n, "subtree: '%s' has an empty, '.' or "
-				      "'..' component", e->subtree);
+			return yr_err(y, n, "unprivileged: subtree: '%s' has an "
+				      "empty, '.' or '..' component", e->subtree);
 	}
 	return 0;
 }
 
-static int parse_entry_key(struct upp *p, const char *key, yaml_node_t *k,
-			   yaml_node_t *v, struct cg_unpriv_entry *e,
-			   unsigned *seen)
-{
-	static const char *const keys[] = { "uid", "gid", "user", "group",
-		"policies", "files", "subtree" };
-	size_t i;
+enum { EK_UID, EK_GID, EK_USER, EK_GROUP, EK_POLICIES, EK_FILES, EK_SUBTREE };
+static const char *const entry_keys[] = { "uid", "gid", "user", "group",
+	"policies", "files", "subtree", NULL };
+static const struct yr_keyset entry_ks = { "in an unprivileged: entry",
+	entry_keys, NULL, NULL };
 
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (!strcmp(key, keys[i]))
-			break;
-	if (i == sizeof(keys) / sizeof(keys[0]))
-		return up_err(p, k, "unknown key '%.64s' (uid, gid, user, "
-			      "group, policies, files, subtree)", key);
-	if (*seen & (1u << i))
-		return up_err(p, k, "duplicate key %s", key);
-	*seen |= 1u << i;
-	if (i < 4 && (*seen & 0xf) != (1u << i))
-		return up_err(p, k, "an entry names exactly one of uid:, gid:, "
-			      "user:, group:");
-	switch (i) {
-	case 0: case 1:
-		e->kind = i ? CGD_UP_GID : CGD_UP_UID;
-		return parse_id(p, v, key, &e->id);
-	case 2: case 3:
-		e->kind = i == 3 ? CGD_UP_GID : CGD_UP_UID;
-		return parse_name(p, v, i == 3, e);
-	case 4:
-		return parse_policies(p, v, e);
-	case 5:
-		return parse_bool(p, v, key, &e->files);
+static int entry_value(struct yr *y, int idx, const struct yr_node *v,
+		       struct cg_unpriv_entry *e, const struct yr_seen *seen)
+{
+	int i, n = 0;
+
+	for (i = EK_UID; i <= EK_GROUP; i++)
+		n += seen->have[i];
+	if (idx <= EK_GROUP && n > 1)
+		return yr_err(y, v, "unprivileged: an entry names exactly one "
+			      "of uid:, gid:, user:, group:");
+	switch (idx) {
+	case EK_UID: case EK_GID:
+		e->kind = idx == EK_GID ? CGD_UP_GID : CGD_UP_UID;
+		return parse_id(y, v, entry_keys[idx], &e->id);
+	case EK_USER: case EK_GROUP:
+		e->kind = idx == EK_GROUP ? CGD_UP_GID : CGD_UP_UID;
+		return parse_name(y, v, idx == EK_GROUP, e);
+	case EK_POLICIES:
+		return parse_policies(y, v, e);
+	case EK_FILES:
+		if (yr_is(v, "true") || yr_is(v, "false")) {
+			e->files = yr_is(v, "true");
+			return 0;
+		}
+		return yr_err(y, v, "unprivileged: files: true or false");
 	}
-	return parse_subtree(p, v, e);
+	return parse_subtree(y, v, e);
 }
 
-static int parse_entry(struct upp *p, yaml_node_t *n,
+static int parse_entry(struct yr *y, const struct yr_node *n,
 		       struct cg_unpriv_entry *e)
 {
-	yaml_node_pair_t *pr;
-	unsigned seen = 0;
-	int err = 0;
+	struct yr_seen seen = { 0 };
+	struct yr_node v;
+	int idx, err;
 
-	if (n->type != YAML_MAPPING_NODE)
-		return up_err(p, n, "each entry is a mapping { uid: N, "
-			      "policies: [NAME, ...] }");
+	if (n->type != YR_MAP)
+		return yr_err(y, n, "unprivileged: each entry is a mapping "
+			      "{ uid: N, policies: [NAME, ...] }, not %s",
+			      yr_kind(n));
 	memset(e, 0, sizeof(*e));
-	e->line = n->start_mark.line + 1;
-	for (pr = n->data.mapping.pairs.start;
-	     !err && pr < n->data.mapping.pairs.top; pr++) {
-		yaml_node_t *k = yaml_document_get_node(p->doc, pr->key);
-		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
-		const char *key = up_scalar(p, k, "key");
-
-		err = key ? parse_entry_key(p, key, k, v, e, &seen) : -EINVAL;
+	e->line = n->line + 1;
+	while (!(err = yr_next_pair(y, &entry_ks, &seen, &idx, &v)) && idx >= 0) {
+		err = entry_value(y, idx, &v, e, &seen);
+		if (err)
+			return err;
 	}
-	if (!err && !(seen & 0xf))
-		err = up_err(p, n, "an entry needs one of uid:, gid:, user:, "
-			     "group:");
-	if (!err && !(seen & (1u << 4)))
-		err = up_err(p, n, "an entry needs policies: (a list, may be "
-			     "empty)");
+	if (!err && !(seen.have[EK_UID] || seen.have[EK_GID] ||
+		      seen.have[EK_USER] || seen.have[EK_GROUP]))
+		err = yr_err(y, n, "unprivileged: an entry needs one of uid:, "
+			     "gid:, user:, group:");
+	if (!err && !seen.have[EK_POLICIES])
+		err = yr_err(y, n, "unprivileged: an entry needs policies: (a "
+			     "list, may be empty)");
 	return err;
 }
 
-int cgd_unpriv_parse(yaml_document_t *doc, yaml_node_t *n, const char *file,
-		     struct cgd_unpriv_cfg *out, char *err, size_t errlen)
+int cgd_unpriv_parse(struct yr *y, const struct yr_node *v,
+		     struct cgd_unpriv_cfg *out)
 {
-	struct upp p = { doc, file, err, errlen };
-	yaml_node_item_t *it;
-	size_t cnt;
-	int ret;
+	struct yr_node it;
+	size_t cap = 0;
+	void *t;
+	int err;
 
-	if (n->type != YAML_SEQUENCE_NODE)
-		return up_err(&p, n, "expected a list of entries");
-	cnt = n->data.sequence.items.top - n->data.sequence.items.start;
-	if (cnt > CGD_UP_MAX_ENTRIES)
-		return up_err(&p, n, "more than %d entries", CGD_UP_MAX_ENTRIES);
-	out->e = calloc(cnt ? cnt : 1, sizeof(*out->e));
-	if (!out->e)
-		return -ENOMEM;
-	for (it = n->data.sequence.items.start;
-	     it < n->data.sequence.items.top; it++) {
-		ret = parse_entry(&p, yaml_document_get_node(doc, *it),
-				  &out->e[out->n]);
-		if (ret)
-			return ret;
+	if (v->type != YR_SEQ)
+		return yr_err(y, v, "unprivileged: expected a list of entries, "
+			      "not %s", yr_kind(v));
+	while (!(err = yr_next(y, &it)) && it.type != YR_END) {
+		if (out->n == CGD_UP_MAX_ENTRIES)
+			return yr_err(y, &it, "unprivileged: more than %d "
+				      "entries", CGD_UP_MAX_ENTRIES);
+		if (out->n == cap) {
+			cap = cap ? 2 * cap : 8;
+			t = realloc(out->e, cap * sizeof(*out->e));
+			if (!t)
+				return -ENOMEM;
+			out->e = t;
+		}
+		err = parse_entry(y, &it, &out->e[out->n]);
+		if (err)
+			return err;
 		out->n++;
 	}
-	return 0;
+	return err;
 }
 
-int cgd_unpriv_parse_socket(yaml_node_t *n, const char *file,
-			    struct cgd_unpriv_cfg *out, char *err,
-			    size_t errlen)
+int cgd_unpriv_parse_socket(struct yr *y, const struct yr_node *v,
+			    struct cgd_unpriv_cfg *out)
 {
-	struct upp p = { NULL, file, err, errlen };
-	const char *s = up_scalar(&p, n, "unprivileged_socket");
+	const char *why;
 
-	if (!s)
+	if (scalar(y, v, "unprivileged_socket"))
 		return -EINVAL;
-	if (strcmp(s, "off") && (s[0] != '/' ||
-	    strlen(s) >= sizeof(((struct sockaddr_un *)0)->sun_path)))
-		return up_err(&p, n, "unprivileged_socket: an absolute path "
+	if (strcmp(v->s, "off") && (cg_arg_abspath(v->s, &why) ||
+	    v->len >= sizeof(((struct sockaddr_un *)0)->sun_path)))
+		return yr_err(y, v, "unprivileged_socket: an absolute path "
 			      "shorter than 108 bytes, or off");
-	snprintf(out->socket, sizeof(out->socket), "%s", s);
+	snprintf(out->socket, sizeof(out->socket), "%s", v->s);
 	return 0;
 }
 
-int cgd_unpriv_parse_group(yaml_node_t *n, const char *file,
-			   struct cgd_unpriv_cfg *out, char *err,
-			   size_t errlen)
+int cgd_unpriv_parse_group(struct yr *y, const struct yr_node *v,
+			   struct cgd_unpriv_cfg *out)
 {
-	struct upp p = { NULL, file, err, errlen };
 	struct cg_unpriv_entry e = {};
-	int ret = parse_name(&p, n, 1, &e);
+	int ret = parse_name(y, v, 1, &e);
 
 	if (ret)
 		return ret;

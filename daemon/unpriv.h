@@ -91,19 +91,17 @@ const struct cg_unpriv_entry *cgd_unpriv_match_caller(
 int cgd_unpriv_allows_policy(const struct cg_unpriv_entry *e,
 			     const char *name);
 
-/* Parsing, called by config.c for the keys of this section.  Errors are
- * "file:line:col: what is wrong" in @err. */
-struct yaml_document_s;
-struct yaml_node_s;
-int cgd_unpriv_parse(struct yaml_document_s *doc, struct yaml_node_s *n,
-		     const char *file, struct cgd_unpriv_cfg *out,
-		     char *err, size_t errlen);
-int cgd_unpriv_parse_socket(struct yaml_node_s *n, const char *file,
-			    struct cgd_unpriv_cfg *out, char *err,
-			    size_t errlen);
-int cgd_unpriv_parse_group(struct yaml_node_s *n, const char *file,
-			   struct cgd_unpriv_cfg *out, char *err,
-			   size_t errlen);
+/* Parsing, called by config.c for the keys of this section (@v: the
+ * key's value node; a collection's contents are read from @y).  Errors
+ * are "file:line:col: what is wrong" (yr_err). */
+struct yr;
+struct yr_node;
+int cgd_unpriv_parse(struct yr *y, const struct yr_node *v,
+		     struct cgd_unpriv_cfg *out);
+int cgd_unpriv_parse_socket(struct yr *y, const struct yr_node *v,
+			    struct cgd_unpriv_cfg *out);
+int cgd_unpriv_parse_group(struct yr *y, const struct yr_node *v,
+			   struct cgd_unpriv_cfg *out);
 void cgd_unpriv_cfg_free(struct cgd_unpriv_cfg *c);
 
 /*

@@ -26,7 +26,7 @@ check_bad() {
 	else fail "$1: want an error with '$3', got: $out"; fi
 }
 check_bad "two principals" 'unprivileged:
-  - { uid: 1, gid: 2, policies: [] }' "bad.yaml:2:15: unprivileged: an entry names exactly one of"
+  - { uid: 1, gid: 2, policies: [] }' "bad.yaml:2:20: unprivileged: an entry names exactly one of"
 check_bad "no principal" 'unprivileged:
   - { policies: [a] }' "bad.yaml:2:5: unprivileged: an entry needs one of uid:"
 check_bad "no policies" 'unprivileged:
@@ -48,7 +48,7 @@ check_bad "subtree root" 'unprivileged:
 check_bad "unknown key" 'unprivileged:
   - { uid: 5, policies: [], foo: 1 }' "unknown key 'foo'"
 check_bad "duplicate key" 'unprivileged:
-  - { uid: 5, policies: [], policies: [] }' "duplicate key policies"
+  - { uid: 5, policies: [], policies: [] }' "duplicate key 'policies'"
 check_bad "not a list" 'unprivileged: { uid: 5 }' "expected a list of entries"
 check_bad "relative socket" 'unprivileged_socket: run/x.sock' "an absolute path"
 
