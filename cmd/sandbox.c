@@ -37,7 +37,7 @@ static void usage(void)
 	       "  Landlock (ABI 4+): TCP connect and bind, by port only\n"
 	       "  seccomp: raw and denied-family sockets, TCP Fast Open, io_uring\n"
 	       "  delegated cgroup: the whole policy, when the daemon at --socket\n"
-	       "    (default %s) delegates to this user; the\n"
+	       "    (default $CGGUARD_SOCKET or %s) delegates to this user; the\n"
 	       "    cgroup is made below DIR (default: this process's cgroup)\n"
 	       "Before CMD runs, the list of what is and is not enforced goes to\n"
 	       "stderr (--json: one JSON object there).  Exits with CMD's status.\n\n"
@@ -68,6 +68,9 @@ static int parse_opts(int argc, char **argv, struct sb_opts *o)
 	int opt;
 
 	*o = (struct sb_opts){ "baseline", CGD_USOCKET, NULL, "auto", 0, 0 };
+	/* The same variable libcgguard reads. */
+	if (secure_getenv("CGGUARD_SOCKET") && *secure_getenv("CGGUARD_SOCKET"))
+		o->sock = secure_getenv("CGGUARD_SOCKET");
 	while ((opt = getopt_long(argc, argv, "+p:s:c:D:mrjh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p': o->policy = optarg; break;
