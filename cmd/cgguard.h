@@ -34,6 +34,8 @@ int require_caps(const char *what);
 int parse_fail_mode(const char *s, unsigned *flags);
 /* Opens the pinned state, printing a precise error on failure. */
 int open_guard(struct cg_guard **g, unsigned flags);
+/* Prints what opening the pin tree had to repair (moved aside...). */
+void warn_pin_repairs(const struct cg_guard *g);
 /* Loads a policy by name or path, printing its error on failure. */
 int load_policy(const char *name, struct cg_policy **p);
 /* Prints the counters of one cgroup (text or JSON). */

@@ -241,9 +241,6 @@ static int check_file(const char *path, const struct stat *st, char *err, size_t
 
 int cg_policy_parse_file(const char *path, struct cg_policy **out, char *err, size_t errlen)
 {
-	char *buf = NULL;
-	struct stat st;
-	size_t len = 0;
 	int fd, rc;
 
 	if (!path || !out)
@@ -255,6 +252,19 @@ int cg_policy_parse_file(const char *path, struct cg_policy **out, char *err, si
 		rc = -errno;
 		return cg_policy_errf(err, errlen, rc, "%s: %s", path, strerror(-rc));
 	}
+	rc = cg_policy_parse_fd(fd, path, out, err, errlen);
+	close(fd);
+	return rc;
+}
+
+int cg_policy_parse_fd(int fd, const char *path, struct cg_policy **out, char *err,
+		       size_t errlen)
+{
+	char *buf = NULL;
+	struct stat st;
+	size_t len = 0;
+	int rc;
+
 	rc = fstat(fd, &st) < 0 ? -errno : 0;
 	if (rc)
 		cg_policy_errf(err, errlen, rc, "%s: %s", path, strerror(-rc));
@@ -266,7 +276,6 @@ int cg_policy_parse_file(const char *path, struct cg_policy **out, char *err, si
 			cg_policy_errf(err, errlen, rc, "%s: %s", path, rc == -EAGAIN ?
 			     "file changed while being read" : strerror(-rc));
 	}
-	close(fd);
 	if (rc)
 		return rc;
 	rc = cg_policy_parse_buf(path, buf, len, out, err, errlen);
@@ -319,6 +328,11 @@ static const char *shown(const char *s, char *buf, size_t size)
 		memcpy(buf + i, "...", 3), i += 3;
 	buf[i] = '\0';
 	return buf;
+}
+
+bool cg_policy_lookup_name_ok(const char *name)
+{
+	return lookup_name_ok(name);
 }
 
 static int load_by_name(const char *name, struct cg_policy **out, char *err,

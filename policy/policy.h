@@ -10,6 +10,7 @@
 #ifndef CGGUARD_POLICY_H
 #define CGGUARD_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -101,6 +102,23 @@ int cg_policy_parse_buf(const char *source, const char *buf, size_t len,
 /* Parse a policy file (size-checked, must be a regular file). */
 int cg_policy_parse_file(const char *path, struct cg_policy **out,
 			 char *err, size_t errlen);
+/* The same for a file already open (@path names it in messages). */
+int cg_policy_parse_fd(int fd, const char *path, struct cg_policy **out,
+		       char *err, size_t errlen);
+/* 1 if @name may be looked up as DIR/NAME.yaml (no '/', no leading '.'). */
+bool cg_policy_lookup_name_ok(const char *name);
+/*
+ * Loads a policy named by someone the caller does not trust (the OCI hook:
+ * an annotation of a container): a built-in, a NAME found as NAME.yaml in
+ * one of @dirs, or an absolute path below one of @dirs.  Nothing else is
+ * opened.  Every component below the directory is opened with O_NOFOLLOW
+ * ("." and ".." are refused), and the fd is checked: a directory or file
+ * owned by root and not writable by group or others, a regular file of at
+ * most CG_POLICY_FILE_MAX bytes, read through that same fd.
+ */
+int cg_policy_load_beneath(const char *arg, const char *const *dirs,
+			   int ndirs, struct cg_policy **out, char *err,
+			   size_t errlen);
 /*
  * Resolve what a user typed after --policy: an existing file path (anything
  * containing '/' or ending in .yaml/.yml/.json), a built-in name, or
