@@ -38,7 +38,13 @@ struct obj_attr {
 	__s32 path_fd;
 };
 
-static int no_path_fd;	/* the kernel refused BPF_F_PATH_FD once: < 6.5 */
+/* The kernel refused BPF_F_PATH_FD once: < 6.5.  (-DCG_PIN_NO_PATH_FD
+ * builds the fallback alone, to test it on a newer kernel.) */
+#ifdef CG_PIN_NO_PATH_FD
+static int no_path_fd = 1;
+#else
+static int no_path_fd;
+#endif
 
 static int obj_at(int cmd, int dirfd, const char *name, int fd)
 {

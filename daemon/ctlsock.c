@@ -512,8 +512,15 @@ void cgd_ctl_event(struct cgd *d, int i, uint32_t events)
 		return;
 	if (events & EPOLLIN)
 		read_in(d, i);
-	if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN))
+	if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN)) {
+		/* Gone for good: nobody to answer (and a level-triggered
+		 * hang-up would wake the loop until the shared reload). */
+		if (d->cl[i].want_reload) {
+			client_close(d, i);
+			return;
+		}
 		d->cl[i].closing = 1;
+	}
 	flush_out(d, i);
 }
 

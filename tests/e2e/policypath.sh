@@ -33,6 +33,10 @@ write_policy "$POL/gw.yaml"; chmod 0664 "$POL/gw.yaml"; chgrp 65534 "$POL/gw.yam
 write_policy "$POL/theirs.yaml"; chown 65534 "$POL/theirs.yaml"
 mkfifo "$POL/fifo.yaml"
 SHADOW=$(head -c 24 /etc/shadow)
+# (A build without --policy-dir is driven without it, so the test shows
+# what that build does with the same annotations.)
+PD=(--policy-dir "$POL")
+"$CGG" oci-hook --help | grep -q -- --policy-dir || PD=()
 
 # A live process in a cgroup of our own, as runc leaves it at createRuntime.
 CGR=/cgg-e2e-ppath
@@ -50,7 +54,7 @@ run_hook() {
 	jq -cn --arg b "$B" --argjson pid "$pid" \
 		'{ociVersion:"1.0.2", id:"cgg-e2e-ppath", status:"creating", bundle:$b, pid:$pid}' |
 		strace -f -qq -e trace=open,openat,openat2 -o "$T/trace" \
-		"$CGG" oci-hook --policy-dir "$POL" > /dev/null 2> "$T/err"
+		"$CGG" oci-hook "${PD[@]}" > /dev/null 2> "$T/err"
 	echo $?
 }
 # refused WHAT POLICY MESSAGE-REGEX FILE-THAT-MUST-NOT-BE-OPENED
