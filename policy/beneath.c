@@ -92,13 +92,22 @@ static int walk(int dfd, const char *rel, const char *shown, char *err, size_t e
 		/* O_NONBLOCK: a FIFO must not hang us before fstat refuses it. */
 		fd = openat(dfd, c, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
 			    (last ? O_NONBLOCK : O_DIRECTORY));
+		if (fd < 0) {
+			int e = errno;
+
+			/* O_DIRECTORY|O_NOFOLLOW says ENOTDIR for a symlink */
+			if (e == ELOOP || (e == ENOTDIR && !fstatat(dfd, c, &st,
+			    AT_SYMLINK_NOFOLLOW) && S_ISLNK(st.st_mode)))
+				e = ELOOP;
+			close(dfd);
+			if (e == ELOOP)
+				return cg_policy_errf(err, errlen, -ELOOP, "policy file "
+						      "%s: a symbolic link on the way "
+						      "(refused)", shown);
+			return cg_policy_errf(err, errlen, -e, "policy file %s: %s",
+					      shown, strerror(e));
+		}
 		close(dfd);
-		if (fd < 0 && errno == ELOOP)
-			return cg_policy_errf(err, errlen, -ELOOP, "policy file %s: a "
-					      "symbolic link on the way (refused)", shown);
-		if (fd < 0)
-			return cg_policy_errf(err, errlen, -errno, "policy file %s: %s",
-					      shown, strerror(errno));
 		if (last)
 			return fd;
 		why = fstat(fd, &st) ? strerror(errno) : untrusted(&st);

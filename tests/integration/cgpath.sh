@@ -47,10 +47,11 @@ EOF
 echo "$out" | sed 's/^/  | /'
 grep -q no-second-mount <<<"$out" && skip "cannot mount a second cgroup2 hierarchy here"
 check() { # check CASE ERR-REGEX
-	local l
+	local l e=""
 	l=$(grep "^case $1:" <<<"$out")
-	if [[ "$l" =~ rc=1\ pins=0\ attached=0\ err=(.*)$ ]] && [[ "${BASH_REMATCH[1]}" =~ $2 ]]; then
-		pass "$1: refused, no pins, no programs (${BASH_REMATCH[1]})"
+	[[ "$l" =~ rc=1\ pins=0\ attached=0\ err=(.*)$ ]] && e=${BASH_REMATCH[1]}
+	if [ -n "$e" ] && [[ "$e" =~ $2 ]]; then
+		pass "$1: refused, no pins, no programs ($e)"
 	else
 		fail "$1: want rc=1 pins=0 attached=0 and /$2/: $l"
 	fi

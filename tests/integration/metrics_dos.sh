@@ -7,7 +7,9 @@
 . "$(dirname "$0")/../lib.sh"
 need_root
 command -v curl >/dev/null || skip "needs curl"
-command -v python3 >/dev/null || skip "needs python3"
+# The system python: another user must be able to run it (not a pyenv shim).
+PY=/usr/bin/python3
+[ -x $PY ] || skip "needs /usr/bin/python3"
 command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
 T=$(mktemp -d)
 chmod 0755 "$T"
@@ -49,7 +51,7 @@ scrape "scrape before"
 for mode in idle slow; do
 	mkfifo "$T/in-$mode"
 	setpriv --reuid=65534 --regid=65534 --clear-groups \
-		python3 "$T/hold.py" 300 "$PORT" $mode < "$T/in-$mode" > "$T/out-$mode" 2>&1 &
+		$PY "$T/hold.py" 300 "$PORT" $mode < "$T/in-$mode" > "$T/out-$mode" 2>&1 &
 	hold=$!
 	exec 7> "$T/in-$mode"
 	for _ in $(seq 500); do grep -q '^open 300' "$T/out-$mode" && break; sleep 0.02; done
@@ -63,7 +65,7 @@ done
 # The same for a flood bigger than the connection table, in one process.
 mkfifo "$T/in-big"
 setpriv --reuid=65534 --regid=65534 --clear-groups \
-	python3 "$T/hold.py" 900 "$PORT" idle < "$T/in-big" > "$T/out-big" 2>&1 &
+	$PY "$T/hold.py" 900 "$PORT" idle < "$T/in-big" > "$T/out-big" 2>&1 &
 hold=$!
 exec 7> "$T/in-big"
 for _ in $(seq 500); do grep -q '^open' "$T/out-big" && break; sleep 0.02; done
