@@ -218,20 +218,6 @@ static int record(struct cg_guard *g, const struct cg_cgroup *cg,
 	return 0;
 }
 
-static int attach_policy(struct cg_guard *g, const char *cgpath,
-			 const struct cg_policy *p, unsigned flags,
-			 int *degraded)
-{
-	struct cg_cgroup cg;
-	int fd = cg_cgroup_open(cgpath, &cg), err;
-
-	if (fd < 0)
-		return fd;
-	err = cg_guard_attach_fd(g, &cg, fd, p, flags, degraded);
-	close(fd);
-	return err;
-}
-
 int cg_cgroup_check_rel(const struct cg_cgroup *cg)
 {
 	if (strlen(cg->rel) >= sizeof(((struct cg_cgroup_meta *)0)->path))
@@ -241,9 +227,9 @@ int cg_cgroup_check_rel(const struct cg_cgroup *cg)
 	return 0;
 }
 
-int cg_guard_attach_fd(struct cg_guard *g, const struct cg_cgroup *cgp,
-		       int cgfd, const struct cg_policy *p, unsigned flags,
-		       int *degraded)
+static int attach_cg(struct cg_guard *g, const struct cg_cgroup *cgp,
+		     int cgfd, const struct cg_policy *p, unsigned flags,
+		     int *degraded)
 {
 	const struct cg_cgroup cg = *cgp;
 	struct cg_cgroup_meta old = {};
@@ -290,15 +276,32 @@ int cg_guard_attach_fd(struct cg_guard *g, const struct cg_cgroup *cgp,
 }
 
 /* attach_start/attach_done probes around every attach (CLI, hook, daemon). */
-int cg_guard_attach(struct cg_guard *g, const char *cgpath,
-		    const struct cg_policy *p, unsigned flags, int *degraded)
+int cg_guard_attach_fd(struct cg_guard *g, const struct cg_cgroup *cg,
+		       int cgfd, const struct cg_policy *p, unsigned flags,
+		       int *degraded)
 {
 	uint64_t t0 = cg_usdt_now();
 	int err;
 
-	CG_USDT(attach_start, cgpath, p->name);
-	err = attach_policy(g, cgpath, p, flags, degraded);
-	CG_USDT(attach_done, cgpath, p->name, err, cg_usdt_now() - t0);
+	CG_USDT(attach_start, cg->abs, p->name);
+	err = attach_cg(g, cg, cgfd, p, flags, degraded);
+	CG_USDT(attach_done, cg->abs, p->name, err, cg_usdt_now() - t0);
+	return err;
+}
+
+int cg_guard_attach(struct cg_guard *g, const char *cgpath,
+		    const struct cg_policy *p, unsigned flags, int *degraded)
+{
+	struct cg_cgroup cg;
+	int fd = cg_cgroup_open(cgpath, &cg), err;
+
+	if (fd < 0) {	/* not resolved: the probes see the path as given */
+		CG_USDT(attach_start, cgpath, p->name);
+		CG_USDT(attach_done, cgpath, p->name, fd, (uint64_t)0);
+		return fd;
+	}
+	err = cg_guard_attach_fd(g, &cg, fd, p, flags, degraded);
+	close(fd);
 	return err;
 }
 
