@@ -180,6 +180,7 @@ int cg_policy_load_beneath(const char *arg, const char *const *dirs, int ndirs,
 			   struct cg_policy **out, char *err, size_t errlen)
 {
 	char file[CG_POLICY_NAME_MAX + 8], shown[PATH_MAX + 80], all[512];
+	const char *why;
 	size_t skip;
 	int i, rc;
 
@@ -189,10 +190,10 @@ int cg_policy_load_beneath(const char *arg, const char *const *dirs, int ndirs,
 	if (cg_builtin_policy(arg))
 		return cg_policy_load(arg, out, err, errlen);
 	if (is_name(arg)) {
-		if (!cg_policy_lookup_name_ok(arg))
-			return cg_policy_errf(err, errlen, -EINVAL, "invalid policy name: "
-					      "use 1-%d of A-Z a-z 0-9 _ . - (no leading '.')",
-					      CG_POLICY_NAME_MAX - 1);
+		why = cg_policy_name_problem(arg);
+		if (why)
+			return cg_policy_errf(err, errlen, -EINVAL, "invalid policy name: %s",
+					      why);
 		snprintf(file, sizeof(file), "%s.yaml", arg);
 		for (i = 0; i < ndirs; i++) {
 			snprintf(shown, sizeof(shown), "%s/%s", dirs[i], file);

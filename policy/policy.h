@@ -105,8 +105,6 @@ int cg_policy_parse_file(const char *path, struct cg_policy **out,
 /* The same for a file already open (@path names it in messages). */
 int cg_policy_parse_fd(int fd, const char *path, struct cg_policy **out,
 		       char *err, size_t errlen);
-/* 1 if @name may be looked up as DIR/NAME.yaml (no '/', no leading '.'). */
-bool cg_policy_lookup_name_ok(const char *name);
 /*
  * Loads a policy named by someone the caller does not trust (the OCI hook:
  * an annotation of a container): a built-in, a NAME found as NAME.yaml in
@@ -137,8 +135,14 @@ const char *cg_builtin_policy(const char *name);
 int cg_family_from_name(const char *name);
 const char *cg_family_name(int af);
 
+/*
+ * Why @s is not a valid policy name (1-63 of A-Z a-z 0-9 _ . -, not starting with '.',
+ * so never "." or ".."), or NULL if it is one.  For files, the CLI and the daemon alike.
+ */
+const char *cg_policy_name_problem(const char *s);
+
 /* Writes a message (printf-style) to err/errlen and returns @rc; for
- * errors without a source position.  Shared by parse.c and builtin.c. */
+ * errors without a source position.  Shared by names.c's users in policy/. */
 int cg_policy_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
