@@ -203,7 +203,7 @@ ln -s "$T/d-d1/config.json" "$T/link.json"; mkdir -p "$T/d-ln"; ln -s "$T/link.j
 refuse "symlinked config.json" "config.json: is a symbolic link (refused)" "$(state cgg-e2e-ln creating "$pid" ln)"
 dbundle rt "$(jq -cn '{ociVersion:"1.0.2", linux:{cgroupsPath:"/"}, annotations:{"io.cgguard.policy":"baseline"}}')"
 refuse "root cgroup" "refusing to guard the whole host" "$(state cgg-e2e-rt creating 1 rt)"
-dbundle rf "$(jq -cn --arg r "$T/rootfs" '{ociVersion:"1.0.2", root:{path:$r}, linux:{cgroupsPath:"/cgg-e2e-d1"},
+dbundle rf "$(jq -cn --arg r "$ROOTFS" '{ociVersion:"1.0.2", root:{path:$r}, linux:{cgroupsPath:"/cgg-e2e-d1"},
 	annotations:{"io.cgguard.policy":($r + "/etc/p.yaml")}}')"
 refuse "policy inside the rootfs" "is not below the policy directories" "$(state cgg-e2e-rf creating "$pid" rf)"
 dbundle bad '{"ociVersion":"1.0.2", "annotations": {"io.cgguard.policy": "baseline",}}'
