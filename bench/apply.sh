@@ -11,11 +11,11 @@
 # reused without writing anything).  The programs are loaded once, by a
 # warm-up attach of a one-rule policy, before timing starts.
 #
-# Usage (root): bench/apply.sh [N] [RUNS]   (defaults 100000, 8)
+# Usage (root): [CGG=BINARY] bench/apply.sh [N] [RUNS]   (defaults 100000, 8)
 # Needs hyperfine.  Cleans up its cgroup and files.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-CGG=$TOP/cgguard
+CGG=${CGG:-$TOP/cgguard}	# CGG=/other/build/cgguard compares builds
 N=${1:-100000}
 RUNS=${2:-8}
 CG2=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)

@@ -860,7 +860,8 @@ int do_oci_hook(int argc, char **argv)
 	static struct hook hk;
 	struct hook *h = &hk;
 	const char *stage_opt = NULL;
-	char *buf = NULL, *end;
+	char *buf = NULL;
+	unsigned long ms;
 	size_t len;
 	int opt, r, fail_open = 0;
 
@@ -883,14 +884,9 @@ int do_oci_hook(int argc, char **argv)
 			policy_dirs[npolicy_dirs++] = optarg;
 			break;
 		case 't':
-			errno = 0;
-			hook_timeout_ms = strtol(optarg, &end, 10);
-			if (errno || *end || hook_timeout_ms < 1 ||
-			    hook_timeout_ms > 600000) {
-				fprintf(stderr, "%s: oci-hook: --timeout-ms "
-					"must be 1..600000\n", prog_name);
+			if (arg_ulong("oci-hook", "--timeout-ms", optarg, 1, 600000, &ms))
 				return 2;
-			}
+			hook_timeout_ms = (long)ms;
 			break;
 		case 'j': json_output = 1; break;
 		case 'h': usage(); return 0;

@@ -90,7 +90,14 @@ row 2 "--timeout '-5': not a whole number"        "$CGG" ctl --timeout -5 status
 row 2 "--timeout '0': out of range"               "$CGG" ctl --timeout 0 status
 row 2 "--timeout '99999999999999999999': out of range" "$CGG" ctl --timeout 99999999999999999999 status
 row 2 "--timeout ' 5': not a whole number"        "$CGG" ctl --timeout " 5" status
+row 2 "--timeout-ms 'abc': not a whole number"   "$CGG" oci-hook --timeout-ms abc
+row 2 "--timeout-ms '+5': not a whole number"    "$CGG" oci-hook --timeout-ms +5
+row 2 "--timeout-ms '600001': out of range"      "$CGG" oci-hook --timeout-ms 600001
 row 2 "--fail must be 'open' or 'closed'"         "$CGG" policy check "$T/good.yaml" --fail maybe
+row 2 "--fail must be 'open' or 'closed'"         "$CGG" "${A[@]}" "$T/good.yaml" --fail maybe
+row 2 "--log-level: error, warning, info or debug" "$CGG" daemon --check --config "$T/empty.yaml" --log-level loud
+row 2 "unexpected argument 'now'"                 "$CGG" oci-hook now
+row 1 "invalid policy name '..'"                  "$CGG" doctor --policy ..
 row 2 "--metrics 'bogus': expected ADDR:PORT"     "$CGG" daemon --check --config "$T/empty.yaml" --metrics bogus
 row 2 "--metrics '127.0.0.1:65536': the port must be a number" "$CGG" daemon --check --config "$T/empty.yaml" --metrics 127.0.0.1:65536
 row 2 "--metrics 'localhost:80': not a numeric IPv4" "$CGG" daemon --check --config "$T/empty.yaml" --metrics localhost:80
