@@ -2,13 +2,16 @@
 /* cgguard attach --cgroup PATH --policy NAME|FILE */
 #include <getopt.h>
 #include <stdlib.h>
+#include <string.h>
 #include "cgguard.h"
 #include "../cgroup/cgroup.h"
+#include "nftcmd.h"
 
 static void usage(void)
 {
 	printf("Usage: %s attach --cgroup PATH --policy NAME|FILE "
-	       "[--fail closed|open] [--json]\n\n"
+	       "[--fail closed|open] [--backend bpf|nft [--netns NAME|PATH]] "
+	       "[--json]\n\n"
 	       "Guards a cgroup v2 directory (and every cgroup below it) with a\n"
 	       "policy.  If the cgroup is already guarded, the policy is swapped\n"
 	       "in place with no unguarded window.  PATH is absolute or relative\n"
@@ -16,7 +19,11 @@ static void usage(void)
 	       "%s/NAME.yaml.\n\n"
 	       "--fail closed (default): refuse a policy that needs a layer\n"
 	       "this kernel lacks (BPF LSM for sockets.families or kill).\n"
-	       "--fail open: apply what can be enforced, warn, and count it.\n",
+	       "--fail open: apply what can be enforced, warn, and count it.\n"
+	       "--backend nft: enforce the packet rules with nftables instead\n"
+	       "(table inet cgguard in the network namespace --netns, default\n"
+	       "this process's); it has no socket layers, so a policy with a\n"
+	       "sockets: section needs --fail open.\n",
 	       prog_name, CG_POLICY_DIR);
 }
 
@@ -26,8 +33,10 @@ int do_attach(int argc, char **argv)
 		{ "cgroup", required_argument, NULL, 'c' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "fail", required_argument, NULL, 'f' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "netns", required_argument, NULL, 'n' },
 		COMMON_LONGOPTS, { 0 } };
-	const char *cgpath = NULL, *pol = NULL;
+	const char *cgpath = NULL, *pol = NULL, *backend = "bpf", *netns = NULL;
 	struct cg_policy *p = NULL;
 	struct cg_status st;
 	struct cg_cgroup_meta m;
@@ -36,9 +45,11 @@ int do_attach(int argc, char **argv)
 	unsigned flags = 0;
 	int opt, err, degraded = 0;
 
-	while ((opt = getopt_long(argc, argv, "c:p:f:jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:p:f:b:n:jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cgpath = optarg; break;
+		case 'b': backend = optarg; break;
+		case 'n': netns = optarg; break;
 		case 'p': pol = optarg; break;
 		case 'f':
 			if (parse_fail_mode(optarg, &flags))
@@ -52,6 +63,18 @@ int do_attach(int argc, char **argv)
 	if (!cgpath || !pol || optind != argc) {
 		fprintf(stderr, "%s attach: --cgroup and --policy are required "
 			"(and nothing else)\n", prog_name);
+		return 2;
+	}
+	if (strcmp(backend, "bpf") && strcmp(backend, "nft")) {
+		fprintf(stderr, "%s attach: --backend must be bpf or nft, not "
+			"'%s'\n", prog_name, backend);
+		return 2;
+	}
+	if (!strcmp(backend, "nft"))
+		return nft_attach_cmd(cgpath, pol, netns, flags);
+	if (netns) {
+		fprintf(stderr, "%s attach: --netns is for --backend nft\n",
+			prog_name);
 		return 2;
 	}
 	/* Validate everything before touching the kernel. */

@@ -196,7 +196,7 @@ void print_counters(struct json *j, struct cg_guard *g, __u64 cgid)
 }
 
 /* Text of counter @ctr, from the policy if it can still be loaded. */
-static void rule_text(const struct cg_policy *p, uint16_t ctr, char *buf,
+void rule_text(const struct cg_policy *p, uint16_t ctr, char *buf,
 		      size_t len)
 {
 	size_t idx = 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "cgguard.h"
 #include "../cgroup/cgroup.h"
+#include "nftcmd.h"
 
 struct stats_ctx {
 	struct json *j;
@@ -70,17 +71,21 @@ int do_stats(int argc, char **argv)
 			return report(err, "stats");
 		c.only = cg.id;
 	}
-	if (open_guard(&c.g, CG_OPEN_RDONLY))
-		return 1;
+	cg_clearerr();
+	err = cg_guard_open(&c.g, CG_OPEN_RDONLY);
+	if (err && err != -ENOENT)	/* nothing pinned: nft ones only */
+		return report(err, "opening pinned state");
 	if (json_output) {
 		jw_init(&j, stdout);
 		c.j = &j;
 		jw_arr_start(&j);
 	}
-	err = cg_guard_foreach(c.g, stats_one, &c);
+	err = c.g ? cg_guard_foreach(c.g, stats_one, &c) : 0;
+	err |= nft_stats(c.j, cgpath, &c.found);
 	if (json_output)
 		jw_arr_end(&j);
-	cg_guard_close(c.g);
+	if (c.g)
+		cg_guard_close(c.g);
 	if (!err && c.only && !c.found) {
 		fprintf(stderr, "%s: stats: cgroup %s is not guarded\n",
 			prog_name, cgpath);

@@ -37,7 +37,8 @@ for tier in $tiers; do
 	case $tier in
 	unit)
 		run_one unit/policy $O/test_policy
-		run_one unit/compile $O/test_compile ;;
+		run_one unit/compile $O/test_compile
+		run_one unit/nft $O/test_nft ;;
 	bpf)
 		run_one bpf/verdict $O/test_verdict ;;
 	integration)
