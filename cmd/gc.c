@@ -43,8 +43,8 @@ int do_gc(int argc, char **argv)
 	if (require_caps("gc"))
 		return 1;
 	err = cg_guard_open(&g, 0);
-	if (err && err != -ENOENT)	/* nothing pinned: nft records only */
-		return report(err, "opening pinned state");
+	if (err && err != -ENOENT)	/* nft records are still collected */
+		report(err, "opening pinned state");
 	if (json_output) {
 		jw_init(&j, stdout);
 		jw_arr_start(&j);
@@ -53,7 +53,9 @@ int do_gc(int argc, char **argv)
 		err = cg_guard_gc(g, gc_one, json_output ? &j : NULL);
 		cg_guard_close(g);
 	}
-	err = err ? report(err, "gc") : 0;
+	else
+		err = err != -ENOENT;
+	err = err < 0 ? report(err, "gc") : err;
 	err |= nft_gc(json_output ? &j : NULL);
 	if (json_output)
 		jw_arr_end(&j);

@@ -155,8 +155,10 @@ int do_list(int argc, char **argv)
 	}
 	cg_clearerr();
 	err = cg_guard_open(&g, CG_OPEN_RDONLY);
-	if (err && err != -ENOENT)	/* nothing pinned: nft ones only */
-		return report(err, "opening pinned state");
+	if (err && err != -ENOENT)	/* the nft-backed ones are still listed */
+		report(err, "opening pinned state");
+	if (err)
+		g = NULL;
 	if (g && g->stale)
 		fprintf(stderr, "%s: note: the pinned programs are from another "
 			"cgguard build; `cgguard upgrade` switches every guarded "
@@ -168,7 +170,8 @@ int do_list(int argc, char **argv)
 		printf("%-32s %-12s %-8s %s\n", "CGROUP", "POLICY", "MODE",
 		       "LAYERS (checked against the kernel)");
 	}
-	err = g ? cg_guard_foreach(g, list_one, json_output ? &j : NULL) : 0;
+	err = g ? cg_guard_foreach(g, list_one, json_output ? &j : NULL) :
+	      err != -ENOENT;
 	err |= nft_list_all(json_output ? &j : NULL);
 	if (json_output)
 		jw_arr_end(&j);

@@ -18,10 +18,10 @@
 /* What this backend cannot do, said wherever it lists a cgroup. */
 #define NOT_NFT "not by the nft backend"
 static const struct { const char *name, *why; } nft_gaps[] = {
-	{ "connect", NOT_NFT ": denied connections are dropped, no EPERM "
-		     "at connect()" },
-	{ "sendmsg", NOT_NFT ": denied datagrams are dropped, no EPERM at "
-		     "sendmsg()" },
+	{ "connect", NOT_NFT ": a denied connect's packets are dropped, "
+		     "connect() times out instead of failing with EPERM" },
+	{ "sendmsg", NOT_NFT ": no socket-layer check; a datagram dropped "
+		     "in the output hook still fails with EPERM" },
 	{ "bind",    NOT_NFT ": no bind policy" },
 	{ "create",  NOT_NFT ": no raw-socket policy" },
 	{ "lsm",     NOT_NFT ": no socket-family policy or kill" },

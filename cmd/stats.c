@@ -73,14 +73,16 @@ int do_stats(int argc, char **argv)
 	}
 	cg_clearerr();
 	err = cg_guard_open(&c.g, CG_OPEN_RDONLY);
-	if (err && err != -ENOENT)	/* nothing pinned: nft ones only */
-		return report(err, "opening pinned state");
+	if (err && err != -ENOENT)	/* the nft-backed ones are still shown */
+		report(err, "opening pinned state");
+	if (err)
+		c.g = NULL;
 	if (json_output) {
 		jw_init(&j, stdout);
 		c.j = &j;
 		jw_arr_start(&j);
 	}
-	err = c.g ? cg_guard_foreach(c.g, stats_one, &c) : 0;
+	err = c.g ? cg_guard_foreach(c.g, stats_one, &c) : err != -ENOENT;
 	err |= nft_stats(c.j, cgpath, &c.found);
 	if (json_output)
 		jw_arr_end(&j);

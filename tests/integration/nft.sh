@@ -51,7 +51,7 @@ expect_eq "kernel: dispatch rules for the cgroup" "$(nftc list table inet cgguar
 # ---- traffic and exact counters ------------------------------------------
 expect_eq "allowed v4 datagrams arrive" "$(udp_count "$CG" 10.210.0.2 5000 50)" 50
 expect_eq "denied host: none arrive" "$(udp_count "$CG" 10.210.0.3 5000 20)" 0
-expect_eq "no EPERM from nft: the sender sees success" "$(kv failed "$(cat "$T/us")")" 0
+expect_eq "a datagram nft drops in output fails with EPERM" "$(kv failed "$(cat "$T/us")")/$(kv errno "$(cat "$T/us")")" 20/EPERM
 expect_eq "denied udp port: none arrive" "$(udp_count "$CG" 10.210.0.2 6000 30)" 0
 expect_eq "allowed v6 datagrams arrive" "$(udp_count "$CG" fd10:210::2 5000 10)" 10
 expect_eq "denied v6 host: none arrive" "$(udp_count "$CG" fd10:210::3 5000 10)" 0
