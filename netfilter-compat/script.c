@@ -29,11 +29,13 @@ const char *const cg_nft_hooks[CG_DIR_MAX] = { "output", "input" };
 static const char dir_tag[CG_DIR_MAX] = { 'o', 'i' };
 static const char *const sel_of[CG_DIR_MAX] = { "daddr", "saddr" };
 
-/* A decision as the class chains see it: the entry value without flags. */
+/* A decision as the class chains see it: the entry's fallback and its
+ * port ranges (inline, or from the compiled port table), without flags. */
 struct cls {
 	uint16_t rule;
-	uint8_t action, nranges;
-	struct cg_range r[CG_MAX_RANGES];
+	uint8_t action;
+	uint32_t n;
+	struct cg_range *r;
 };
 
 struct classes {
@@ -42,6 +44,9 @@ struct classes {
 	uint32_t *slot;		/* open addressing: class index + 1 */
 	size_t cap;		/* power of two */
 	int by_action;
+	struct cg_range *tmp;	/* the entry being classified */
+	size_t tmpcap;
+	size_t *tstart;		/* first segment of each port table */
 };
 
 struct ival {
@@ -49,45 +54,95 @@ struct ival {
 	uint32_t cls;
 };
 
-static void to_cls(const struct cg_lpm_val *v, int by_action, struct cls *k)
+/* Ranges of @v into cs->tmp; returns how many, or -ENOMEM. */
+static long ranges_of(const struct cg_compiled *c, struct classes *cs,
+		      const struct cg_lpm_val *v)
 {
-	int i;
+	size_t n = 0, i, first = 0, last = 0;
 
-	memset(k, 0, sizeof(*k));
-	k->action = v->action;
-	k->rule = by_action ? 0 : v->rule;
-	k->nranges = v->nranges;
-	for (i = 0; i < v->nranges && i < CG_MAX_RANGES; i++) {
-		k->r[i] = v->r[i];
-		if (by_action)
-			k->r[i].rule = 0;
+	if (v->nranges == CG_RANGES_IN_TABLE && v->table < c->ntables) {
+		first = cs->tstart[v->table];
+		last = cs->tstart[v->table + 1];
 	}
+	n = v->nranges == CG_RANGES_IN_TABLE ? last - first : v->nranges;
+	if (n > cs->tmpcap) {
+		struct cg_range *t = realloc(cs->tmp, n * sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		cs->tmp = t;
+		cs->tmpcap = n;
+	}
+	for (i = 0; i < n; i++) {
+		if (v->nranges != CG_RANGES_IN_TABLE) {
+			cs->tmp[i] = v->r[i];
+		} else {
+			const struct cg_port_seg *g = &c->seg[first + i];
+
+			cs->tmp[i] = (struct cg_range){ g->lo, g->hi, g->proto,
+							g->action, g->rule };
+		}
+		if (cs->by_action)
+			cs->tmp[i].rule = 0;
+	}
+	return (long)n;
 }
 
-static int class_of(struct classes *cs, const struct cg_lpm_val *v,
-		    uint32_t *out)
+static uint64_t cls_hash(const struct cls *k)
 {
+	uint64_t h = cg_hash_mix(0xcbf29ce484222325ULL, &k->rule,
+				 sizeof(k->rule));
+
+	h = cg_hash_mix(h, &k->action, 1);
+	return cg_hash_mix(h, k->r, k->n * sizeof(*k->r));
+}
+
+static int cls_eq(const struct cls *a, const struct cls *b)
+{
+	return a->rule == b->rule && a->action == b->action && a->n == b->n &&
+	       !memcmp(a->r, b->r, a->n * sizeof(*a->r));
+}
+
+static int class_of(const struct cg_compiled *c, struct classes *cs,
+		    const struct cg_lpm_val *v, uint32_t *out)
+{
+	long n = ranges_of(c, cs, v);
 	struct cls k;
 	size_t h;
 
-	to_cls(v, cs->by_action, &k);
-	h = cg_hash_mix(0xcbf29ce484222325ULL, &k, sizeof(k)) & (cs->cap - 1);
+	if (n < 0)
+		return (int)n;
+	k = (struct cls){ cs->by_action ? 0 : v->rule, v->action, n, cs->tmp };
+	h = cls_hash(&k) & (cs->cap - 1);
 	for (;; h = (h + 1) & (cs->cap - 1)) {
 		uint32_t s = cs->slot[h];
 
 		if (!s)
 			break;
-		if (!memcmp(&cs->c[s - 1], &k, sizeof(k))) {
+		if (cls_eq(&cs->c[s - 1], &k)) {
 			*out = s - 1;
 			return 0;
 		}
 	}
 	if (!cs->by_action && cs->n >= CG_NFT_MAX_CLASSES)
 		return -E2BIG;
+	k.r = malloc((n ? n : 1) * sizeof(*k.r));
+	if (!k.r)
+		return -ENOMEM;
+	memcpy(k.r, cs->tmp, n * sizeof(*k.r));
 	cs->c[cs->n] = k;
 	cs->slot[h] = ++cs->n;
 	*out = cs->n - 1;
 	return 0;
+}
+
+static void free_classes(struct classes *cs)
+{
+	size_t i;
+
+	for (i = 0; i < cs->n; i++)
+		free(cs->c[i].r);
+	cs->n = 0;
 }
 
 /* Classes of one direction; entry i of @c gets class ec[i]. */
@@ -98,11 +153,11 @@ static int build_classes(const struct cg_compiled *c, int dir,
 	int err = 0;
 
 	for (cs->by_action = 0; cs->by_action < 2; cs->by_action++) {
-		cs->n = 0;
+		free_classes(cs);
 		memset(cs->slot, 0, cs->cap * sizeof(*cs->slot));
 		for (i = 0, err = 0; i < c->n && !err; i++)
 			if (c->e[i].key.dir == dir)
-				err = class_of(cs, &c->e[i].val, &ec[i]);
+				err = class_of(c, cs, &c->e[i].val, &ec[i]);
 		if (err != -E2BIG)
 			return err;
 	}
@@ -294,17 +349,20 @@ static void tag(FILE *o, const char *what, uint16_t rule, int folded)
 
 /* One class chain: ranges with the same protocol, verdict and rule share
  * one rule with an anonymous port set; then the fallback. */
-static void emit_class(FILE *o, const struct cg_nft_target *t, unsigned gen,
-		       int dir, uint32_t idx, const struct cls *k, int audit,
-		       int folded)
+static int emit_class(FILE *o, const struct cg_nft_target *t, unsigned gen,
+		      int dir, uint32_t idx, const struct cls *k, int audit,
+		      int folded)
 {
 	const char *what, *v;
-	int i, j, done[CG_MAX_RANGES] = { 0 };
+	char *done = calloc(k->n + 1, 1);
+	uint32_t i, j;
 
+	if (!done)
+		return -ENOMEM;
 	fputs("\tchain ", o);
 	name(o, t, gen, dir);
 	fprintf(o, "_k%u {\n", idx);
-	for (i = 0; i < k->nranges; i++) {
+	for (i = 0; i < k->n; i++) {
 		const struct cg_range *r = &k->r[i];
 		int n = 0;
 
@@ -317,7 +375,7 @@ static void emit_class(FILE *o, const struct cg_nft_target *t, unsigned gen,
 		} else {
 			fprintf(o, "\t\tmeta l4proto %s th dport { ",
 				r->proto == CG_P_TCP ? "tcp" : "udp");
-			for (j = i; j < k->nranges; j++) {
+			for (j = i; j < k->n; j++) {
 				const struct cg_range *q = &k->r[j];
 
 				if (done[j] || q->proto != r->proto ||
@@ -337,6 +395,8 @@ static void emit_class(FILE *o, const struct cg_nft_target *t, unsigned gen,
 	fprintf(o, "\t\tcounter %s", v);
 	tag(o, what, k->rule, folded);
 	fputs("\t}\n", o);
+	free(done);
+	return 0;
 }
 
 static void emit_dir_chain(FILE *o, const struct cg_nft_target *t,
@@ -411,9 +471,9 @@ static int emit_dir(FILE *o, const struct cg_compiled *c,
 			"attributions)", CG_NFT_MAX_CLASSES);
 	fputc('\n', o);
 	fprintf(o, "table inet %s {\n", CG_NFT_TABLE);
-	for (i = 0; i < cs->n; i++)
-		emit_class(o, t, gen, dir, i, &cs->c[i],
-			   c->mode == CG_MODE_AUDIT, cs->by_action);
+	for (i = 0; i < cs->n && !err; i++)
+		err = emit_class(o, t, gen, dir, i, &cs->c[i],
+				 c->mode == CG_MODE_AUDIT, cs->by_action);
 	for (v6 = 0; v6 < 2; v6++)
 		if (map_needed(&f[v6]))
 			emit_map(o, t, gen, dir, v6, &f[v6]);
@@ -423,6 +483,18 @@ out:
 	free(f[0].v);
 	free(f[1].v);
 	return err;
+}
+
+/* tstart[t]..tstart[t+1]: the segments of port table t (sorted by table). */
+static void table_index(const struct cg_compiled *c, size_t *tstart)
+{
+	size_t i, t = 0;
+
+	for (i = 0; i < c->nseg; i++)
+		while (t <= c->seg[i].table && t <= c->ntables)
+			tstart[t++] = i;
+	while (t <= c->ntables)
+		tstart[t++] = c->nseg;
 }
 
 int cg_nft_script(FILE *o, const struct cg_policy *p,
@@ -442,8 +514,11 @@ int cg_nft_script(FILE *o, const struct cg_policy *p,
 		;
 	cs.c = calloc(c.n + 1, sizeof(*cs.c));
 	cs.slot = calloc(cs.cap, sizeof(*cs.slot));
+	cs.tstart = calloc(c.ntables + 2, sizeof(*cs.tstart));
 	ec = calloc(c.n + 1, sizeof(*ec));
-	err = !cs.c || !cs.slot || !ec ? -ENOMEM : 0;
+	err = !cs.c || !cs.slot || !cs.tstart || !ec ? -ENOMEM : 0;
+	if (!err)
+		table_index(&c, cs.tstart);
 	if (!err) {
 		fprintf(o, "# cgguard: policy %s (%s) on cgroup %s (id %llu, "
 			"level %d), generation %u\n", p->name, p->source, t->rel,
@@ -454,8 +529,11 @@ int cg_nft_script(FILE *o, const struct cg_policy *p,
 		err = emit_dir(o, &c, t, gen, dir, &cs, ec);
 	for (dir = 0; dir < CG_DIR_MAX && !err; dir++)
 		cg_nft_dispatch(o, t, gen, dir, handle ? handle[dir] : 0);
+	free_classes(&cs);
 	free(cs.c);
 	free(cs.slot);
+	free(cs.tstart);
+	free(cs.tmp);
 	free(ec);
 	cg_compiled_free(&c);
 	return err;
