@@ -254,9 +254,10 @@ int cg_nft_attach(const char *cgpath, const char *netns,
 /* The record of a cgroup given by path (which may be gone) or id. */
 static int find_rec(const char *cgpath, uint64_t cgid, struct cg_nft_rec *r)
 {
+	char mnt[PATH_MAX], rel[PATH_MAX];
 	struct cg_nft_rec *all;
 	struct cg_cgroup cg;
-	size_t n, i;
+	size_t n, i, l;
 	int err;
 
 	if (cgid)
@@ -265,15 +266,17 @@ static int find_rec(const char *cgpath, uint64_t cgid, struct cg_nft_rec *r)
 	if (!err)
 		return cg_nft_rec_load(cg.id, r);
 	cg_clearerr();
-	/* Gone: match the recorded path (relative, as recorded). */
+	/* Gone: the path as recorded (below the cgroup2 mount). */
+	if (cg_cgroup2_mount(mnt, sizeof(mnt)))
+		return -ENOENT;
+	l = strlen(mnt);
+	if (!strncmp(cgpath, mnt, l) && cgpath[l] == '/')
+		cgpath += l;
+	snprintf(rel, sizeof(rel), "%s%s", *cgpath == '/' ? "" : "/", cgpath);
 	if (cg_nft_rec_all(&all, &n))
 		return -ENOENT;
 	for (i = 0, err = -ENOENT; i < n && err; i++) {
-		const char *rel = all[i].path;
-		size_t l = strlen(cgpath);
-
-		if (!strcmp(cgpath, rel) || (l > strlen(rel) &&
-		    !strcmp(cgpath + l - strlen(rel), rel))) {
+		if (!strcmp(all[i].path, rel)) {
 			*r = all[i];
 			err = 0;
 		}
