@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #
 # cgguard's two backends side by side (part 3 of `make bench`): the same
-# policy -- NDENY /32 deny CIDRs (10.202.0.0/15, none matching the
-# traffic), default allow -- enforced by the BPF backend (`cgguard attach`)
+# policy -- N /32 deny CIDRs (10.202.0.0/14, odd addresses, so no two are
+# adjacent and nft keeps N map elements; none matches the traffic),
+# default allow -- enforced by the BPF backend (`cgguard attach`)
 # and by the nft backend (`cgguard attach --backend nft`), against no
 # filter, on the client cgroup of two namespaces joined by veth:
-#   cgg-bkb-a  10.203.0.1/24  client, inside cgroup <cgroup2>/cgg-bkb-PID
-#   cgg-bkb-b  10.203.0.2/24  servers
-# Traffic only goes to 10.203.0.2 inside those namespaces.
+#   cgg-bkb-a  10.199.0.1/24  client, inside cgroup <cgroup2>/cgg-bkb-PID
+#   cgg-bkb-b  10.199.0.2/24  servers
+# Traffic only goes to 10.199.0.2 inside those namespaces.
 #
 # Per size (SIZES, default "1000 100000"):
 #   apply   wall time of `cgguard attach` (a fresh attach, process start
@@ -31,7 +32,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CGGUARD=$ROOT/cgguard
 BENCH=$ROOT/.output/bench/bench_prog
 NS_A=cgg-bkb-a NS_B=cgg-bkb-b
-ADDR_B=10.203.0.2 P_RR=5302 P_UDP=5402
+ADDR_B=10.199.0.2 P_RR=5302 P_UDP=5402
 
 skip() { echo "== 3. backends: skipped: $* =="; exit 0; }
 [ "$(id -u)" = 0 ] || skip "needs root"
@@ -69,7 +70,7 @@ trap 'exit 130' INT TERM
 ip netns add $NS_A && ip netns add $NS_B || die "namespaces"
 ip link add cgg-bkb-va netns $NS_A type veth peer name cgg-bkb-vb netns $NS_B || die "veth"
 ip -n $NS_A link set lo up; ip -n $NS_B link set lo up
-ip -n $NS_A addr add 10.203.0.1/24 dev cgg-bkb-va
+ip -n $NS_A addr add 10.199.0.1/24 dev cgg-bkb-va
 ip -n $NS_B addr add $ADDR_B/24 dev cgg-bkb-vb
 ip -n $NS_A link set cgg-bkb-va up; ip -n $NS_B link set cgg-bkb-vb up
 mkdir "$CG" || die "cgroup $CG"
@@ -82,7 +83,8 @@ policy() { # policy N FILE
 		print "  default: allow"; print "  rules:";
 		for (i = 0; i < n; i++)
 			printf "    - { action: deny, to: 10.%d.%d.%d/32 }\n",
-				202 + int(i / 65025), int(i / 255) % 255, i % 255 + 1 }' > "$2"
+				202 + int(i / 32512), int(i / 127) % 256,
+				2 * (i % 127) + 1 }' > "$2"
 }
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 enable() { # enable CFG POLICY
