@@ -236,11 +236,18 @@ static void hits_out(struct json *j, const struct cg_nft_status *st)
 	cg_policy_free(p);
 }
 
-static int stats_one(const struct cg_nft_status *st, void *ctx)
+struct stats_ctx {
+	struct json *j;
+	int *found;
+};
+
+static int stats_one(const struct cg_nft_status *st, void *arg)
 {
-	struct json *j = ctx;
+	struct stats_ctx *c = arg;
+	struct json *j = c->j;
 	const struct cg_nft_rec *r = &st->rec;
 
+	*c->found = 1;
 	if (j) {
 		jw_obj_start(j);
 		jw_kstr(j, "cgroup", r->path);
@@ -265,17 +272,16 @@ static int stats_one(const struct cg_nft_status *st, void *ctx)
 
 int nft_stats(struct json *j, const char *cgpath, int *found)
 {
+	struct stats_ctx c = { j, found };
 	int err;
 
 	cg_clearerr();
 	if (cgpath) {
-		err = cg_nft_status_of(cgpath, stats_one, j);
-		if (!err)
-			*found = 1;
+		err = cg_nft_status_of(cgpath, stats_one, &c);
 		if (err == -ENOENT)
 			return 0;
 	} else {
-		err = cg_nft_foreach(stats_one, j);
+		err = cg_nft_foreach(stats_one, &c);
 	}
 	return err ? report(err, "stats (nft backend)") : 0;
 }

@@ -15,7 +15,7 @@ int nft_detach_cmd(const char *cgpath);
 /* list: appends every nft-guarded cgroup (j NULL: text). */
 int nft_list_all(struct json *j);
 int nft_list_one(const struct cg_nft_status *st, void *ctx);
-/* stats: all, or the one at @cgpath (sets *found). */
+/* stats: all, or the one at @cgpath; sets *found if it showed any. */
 int nft_stats(struct json *j, const char *cgpath, int *found);
 /* gc: nft-guarded cgroups that are gone or were recreated. */
 int nft_gc(struct json *j);

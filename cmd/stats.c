@@ -48,7 +48,8 @@ int do_stats(int argc, char **argv)
 	const char *cgpath = NULL;
 	struct cg_cgroup cg;
 	struct json j;
-	int opt, err;
+	char bmsg[512];
+	int opt, err, berr;
 
 	while ((opt = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -72,18 +73,20 @@ int do_stats(int argc, char **argv)
 		c.only = cg.id;
 	}
 	cg_clearerr();
-	err = cg_guard_open(&c.g, CG_OPEN_RDONLY);
-	if (err && err != -ENOENT)	/* the nft-backed ones are still shown */
-		report(err, "opening pinned state");
-	if (err)
+	berr = cg_guard_open(&c.g, CG_OPEN_RDONLY);
+	snprintf(bmsg, sizeof(bmsg), "%s", cg_lasterr());
+	if (berr)	/* the nft-backed ones are still shown */
 		c.g = NULL;
 	if (json_output) {
 		jw_init(&j, stdout);
 		c.j = &j;
 		jw_arr_start(&j);
 	}
-	err = c.g ? cg_guard_foreach(c.g, stats_one, &c) : err != -ENOENT;
+	err = c.g ? cg_guard_foreach(c.g, stats_one, &c) : 0;
 	err |= nft_stats(c.j, cgpath, &c.found);
+	/* Nothing pinned is an error unless nft-backed cgroups were shown. */
+	if (berr && (berr != -ENOENT || !c.found))
+		err = report(cg_seterr(berr, "%s", bmsg), "opening pinned state");
 	if (json_output)
 		jw_arr_end(&j);
 	if (c.g)
