@@ -10,6 +10,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include "cgguard.h"
 #include "nftcmd.h"
 #include "../cgroup/cgroup.h"
@@ -38,6 +41,26 @@ static int gap_requested(const struct cg_nft_rec *r, size_t i)
 	return 1;	/* the BPF backend would answer EPERM */
 }
 
+/* nftables needs CAP_NET_ADMIN; entering the cgroup's network namespace
+ * (setns) and the private cgroup2 mount of the read-back CAP_SYS_ADMIN. */
+static int nft_caps(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = {};
+	int net, sys;
+
+	if (syscall(SYS_capget, &h, d))
+		return 0;	/* cannot tell: let the kernel decide */
+	net = !!(d[0].effective & (1u << CAP_NET_ADMIN));
+	sys = !!(d[0].effective & (1u << CAP_SYS_ADMIN));
+	if (net && sys)
+		return 0;
+	fprintf(stderr, "%s: attach --backend nft needs %s%s%s (run as root)\n",
+		prog_name, net ? "" : "CAP_NET_ADMIN", !net && !sys ? " and " : "",
+		sys ? "" : "CAP_SYS_ADMIN (to enter the network namespace)");
+	return -EPERM;
+}
+
 int nft_attach_cmd(const char *cgpath, const char *pol, const char *netns,
 		   unsigned flags)
 {
@@ -46,6 +69,10 @@ int nft_attach_cmd(const char *cgpath, const char *pol, const char *netns,
 
 	if (load_policy(pol, &p))
 		return 1;
+	if (nft_caps()) {
+		cg_policy_free(p);
+		return 1;
+	}
 	cg_clearerr();
 	err = cg_nft_attach(cgpath, netns, p, flags, &degraded);
 	if (err) {
