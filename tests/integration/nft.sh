@@ -86,6 +86,19 @@ drops=$("$CGG" stats --json --cgroup "$CG" | jq '.[0].ingress.drop.packets')
 
 # ---- refused, fail open, swap ----------------------------------------------
 before=$(nftc list ruleset)
+bad() { # bad WHAT PATTERN CMD...: fails with a message matching PATTERN
+	local out; out=$("${@:3}" 2>&1) && { fail "$1: succeeded"; return; }
+	grep -Eq "$2" <<<"$out" && pass "$1: $out" || fail "$1: '$out'"
+}
+bad "non-root" "needs CAP_NET_ADMIN and CAP_SYS_ADMIN" setpriv --reuid=65534 --regid=65534 \
+	--clear-groups "$CGG" attach --backend nft --cgroup "$CG" --policy "$T/p.yaml" --netns $NS_C
+bad "unknown netns" "network namespace /var/run/netns/cgg-none: No such file" \
+	"$CGG" attach --backend nft --cgroup "$CG" --policy "$T/p.yaml" --netns cgg-none
+bad "not a netns" "is not a network namespace" \
+	"$CGG" attach --backend nft --cgroup "$CG" --policy "$T/p.yaml" --netns /etc/hostname
+bad "other netns while guarded" "detach it first" \
+	"$CGG" attach --backend nft --cgroup "$CG" --policy "$T/p.yaml" --netns $NS_S
+bad "unknown backend" "must be bpf or nft" "$CGG" attach --backend ebpf --cgroup "$CG" --policy "$T/p.yaml"
 out=$("$CGG" attach --backend nft --cgroup "$CG" --policy baseline --netns $NS_C 2>&1) &&
 	fail "a policy with sockets: attached with --backend nft" ||
 	pass "sockets: policy refused: $out"
