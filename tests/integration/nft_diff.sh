@@ -22,7 +22,7 @@ PROBE=$TOP/.output/cgg_probe
 [ -x "$PROBE" ] || { fail "$PROBE missing (make test-build)"; finish; }
 N=${NFT_DIFF_N:-200}
 SEED=${NFT_DIFF_SEED:-$(( $(date +%s) % 100000 * 1000 ))}
-TIMEOUT=${NFT_DIFF_TIMEOUT_MS:-400}
+TIMEOUT=${NFT_DIFF_TIMEOUT_MS:-300}
 T=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; cleanup_all; rm -rf "$T"' EXIT
 cleanup_all
@@ -97,9 +97,10 @@ for ((i = 1; i <= N; i++)); do
 	seed=$((SEED + i))
 	if [ $MODE = full ]; then kind=both; elif ((i % 2)); then kind=egress; else kind=ingress; fi
 	"$PROBE" gen $seed $kind > "$T/p.yaml"
+	# nft -c (in an empty namespace of its own) runs beside the probes.
+	ckpid=
 	if "$CGG" export nft --cgroup "$CN" --policy "$T/p.yaml" > "$T/p.nft" 2>/dev/null; then
-		unshare -n nft -c -f "$T/p.nft" 2> "$T/c.err" && checked=$((checked + 1)) ||
-			fail "seed $seed: nft -c refuses the exported script: $(head -3 "$T/c.err")"
+		unshare -n nft -c -f "$T/p.nft" 2> "$T/c.err" & ckpid=$!
 	fi
 	rc=$(attach_both "$T/p.yaml")
 	if [ "$rc" != "0 0" ]; then
@@ -116,6 +117,10 @@ for ((i = 1; i <= N; i++)); do
 		[ -z "$bad" ] && break
 		[ $try = 1 ] && retried=$((retried + 1))	# slow host? once more, 2 s
 	done
+	if [ -n "$ckpid" ]; then
+		wait $ckpid && checked=$((checked + 1)) ||
+			fail "seed $seed: nft -c refuses the exported script: $(head -3 "$T/c.err")"
+	fi
 	n=$(( ( $([ $kind != ingress ] && echo 1 || echo 0) + $([ $kind != egress ] && echo 1 || echo 0) ) ))
 	v4=$((v4 + n * 48)) v6=$((v6 + n * 40))
 	if [ -n "$bad" ]; then
