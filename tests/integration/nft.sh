@@ -146,6 +146,18 @@ stop_daemon
 expect_eq "daemon reconcile removed the gone cgroup" "$(lst "$REL")" ""
 expect_eq "its table is gone too" "$(nftc list tables | grep -c cgguard)" 0
 
+# ---- nested: every guarded ancestor's chain must allow -----------------------
+P=$(make_cg nftp)
+mkdir "$P/kid"
+printf 'policy: it-kid\negress:\n  rules:\n    - { action: deny, to: 10.210.0.2/32 }\n' > "$T/kid.yaml"
+"$CGG" attach --backend nft --netns $NS_C --cgroup "$P" --policy "$T/p.yaml" || fail "attach parent"
+"$CGG" attach --backend nft --netns $NS_C --cgroup "$P/kid" --policy "$T/kid.yaml" || fail "attach child"
+expect_eq "nested: child denies .2" "$(udp_count "$P/kid" 10.210.0.2 5000 5)" 0
+expect_eq "nested: parent's deny of .3 holds in the child" "$(udp_count "$P/kid" 10.210.0.3 5000 5)" 0
+expect_eq "nested: the parent itself reaches .2" "$(udp_count "$P" 10.210.0.2 5000 5)" 5
+"$CGG" detach --cgroup "$P/kid" && "$CGG" detach --cgroup "$P" || fail "detach nested"
+rmdir "$P/kid"
+
 # ---- detach removes exactly cgguard's part ---------------------------------------
 nftc -f - <<'N'
 table inet fgn {
