@@ -91,7 +91,7 @@ bad() { # bad WHAT PATTERN CMD...: fails with a message matching PATTERN
 	grep -Eq "$2" <<<"$out" && pass "$1: $out" || fail "$1: '$out'"
 }
 bad "non-root" "needs CAP_NET_ADMIN and CAP_SYS_ADMIN" setpriv --reuid=65534 --regid=65534 \
-	--clear-groups "$CGG" attach --backend nft --cgroup "$CG" --policy "$T/p.yaml" --netns $NS_C
+	--clear-groups "$CGG" attach --backend nft --cgroup "$CG" --policy baseline --netns $NS_C
 bad "unknown netns" "network namespace /var/run/netns/cgg-none: No such file" \
 	"$CGG" attach --backend nft --cgroup "$CG" --policy "$T/p.yaml" --netns cgg-none
 bad "not a netns" "is not a network namespace" \
