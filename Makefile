@@ -19,15 +19,11 @@ SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/names.c policy/parse.c lib/yamlread.c lib/bigalloc.c lib/args.c lib/jsonparse.c \
              policy/builtin.c policy/compile.c policy/lookup.c bpf/loader.c bpf/attach.c bpf/upgrade.c \
-<<<<<<< HEAD
-             bpf/probe.c
+             bpf/probe.c bpf/sockfilter.c libcgguard/cgguard.c libcgguard/classic.c
 # The nftables backend: libnftables is dlopen()ed (netfilter-compat/run.c),
 # so nothing more is linked; json-c reads its JSON back.
 NFT_SRCS  := $(wildcard netfilter-compat/*.c)
 NFT_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(NFT_SRCS))
-=======
-             bpf/probe.c bpf/sockfilter.c libcgguard/cgguard.c libcgguard/classic.c
->>>>>>> main
 DAEMON_SRCS := $(wildcard daemon/*.c)
 CMD_SRCS  := $(wildcard cmd/*.c)
 LIB_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
@@ -86,12 +82,6 @@ $(OUTPUT)/tests/foreign.bpf.o: tests/integration/foreign.bpf.c $(OUTPUT)/vmlinux
 $(OUTPUT)/cgg_traffic: tests/tools/cgg_traffic.c | $(OUTPUT)
 	$(CC) -O2 -g -Wall -Wextra $< -o $@
 
-<<<<<<< HEAD
-$(OUTPUT)/cgg_probe: tests/tools/cgg_probe.c tests/tools/sockaddr.h | $(OUTPUT)
-	$(CC) -O2 -g -Wall -Wextra $< -o $@
-
-TEST_DATA := $(OUTPUT)/tests/foreign.bpf.o $(OUTPUT)/cgg_traffic $(OUTPUT)/cgg_probe
-=======
 # libcgguard: static and shared, one public header, cgguard.pc.  Its
 # objects (the policy parser and compiler for the classic path included)
 # are built again as PIC with hidden visibility: only cgguard.h's
@@ -124,8 +114,11 @@ libcgguard: $(LIBCGG)
 $(OUTPUT)/cgg_sfcheck: tests/tools/cgg_sfcheck.c $(OUTPUT)/libcgguard.a | $(OUTPUT)
 	$(CC) -O2 -g -Wall -Wextra -Ilibcgguard $< $(OUTPUT)/libcgguard.a -lyaml -lbpf -o $@
 
-TEST_DATA := $(OUTPUT)/tests/foreign.bpf.o $(OUTPUT)/cgg_traffic $(OUTPUT)/cgg_sfcheck
->>>>>>> main
+$(OUTPUT)/cgg_probe: tests/tools/cgg_probe.c tests/tools/sockaddr.h | $(OUTPUT)
+	$(CC) -O2 -g -Wall -Wextra $< -o $@
+
+TEST_DATA := $(OUTPUT)/tests/foreign.bpf.o $(OUTPUT)/cgg_traffic $(OUTPUT)/cgg_sfcheck \
+	     $(OUTPUT)/cgg_probe
 
 # libFuzzer harnesses (tests/fuzz/): everything they reach is rebuilt with clang,
 # ASan and UBSan into $(OUTPUT)/fuzz.  `make fuzz FUZZ_SECONDS=N` runs each for N s.
