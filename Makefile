@@ -20,6 +20,9 @@ SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/names.c policy/parse.c lib/yamlread.c lib/bigalloc.c lib/args.c lib/jsonparse.c \
              policy/builtin.c policy/compile.c policy/lookup.c bpf/loader.c bpf/attach.c bpf/upgrade.c \
              bpf/probe.c bpf/sockfilter.c libcgguard/cgguard.c libcgguard/classic.c
+# cgguard sandbox: Landlock, seccomp, the unprivileged socket's client
+SB_SRCS   := lib/ctlclient.c sandbox/plan.c sandbox/apply.c sandbox/delegate.c
+SB_OBJS   := $(patsubst %.c,$(OUTPUT)/%.o,$(SB_SRCS))
 # The nftables backend: libnftables is dlopen()ed (netfilter-compat/run.c),
 # so nothing more is linked; json-c reads its JSON back.
 NFT_SRCS  := $(wildcard netfilter-compat/*.c)
@@ -30,7 +33,8 @@ LIB_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 CMD_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(CMD_SRCS) $(DAEMON_SRCS))
 
 TEST_BINS := $(OUTPUT)/tests/test_policy $(OUTPUT)/tests/test_compile \
-             $(OUTPUT)/tests/test_verdict $(OUTPUT)/tests/test_nft
+             $(OUTPUT)/tests/test_verdict $(OUTPUT)/tests/test_sandbox \
+             $(OUTPUT)/tests/test_nft
 BENCH_BINS := $(OUTPUT)/bench/bench_prog
 
 .SECONDARY:
@@ -62,14 +66,16 @@ $(OUTPUT)/%.o: %.c $(SKELS) $(wildcard */*.h)
 # an OCI hook on every container start, and this makes its process start
 # as cheap as /bin/true's (2.5 ms vs 3.9 ms here).  libmicrohttpd is
 # dlopen()ed by the daemon only.
-cgguard: $(CMD_OBJS) $(LIB_OBJS) $(NFT_OBJS)
-	$(CC) $(CFLAGS) $^ -Wl,-Bstatic -lbpf -lelf -lz -lyaml -ljson-c \
+cgguard: $(CMD_OBJS) $(LIB_OBJS) $(SB_OBJS) $(NFT_OBJS)
+	$(CC) $(CFLAGS) $^ -Wl,-Bstatic -lbpf -lelf -lz -lyaml -ljson-c -lseccomp \
 		-Wl,-Bdynamic -ldl -o $@
 
 $(OUTPUT)/tests/test_policy: tests/unit/test_policy.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
 $(OUTPUT)/tests/test_compile: tests/unit/test_compile.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
+$(OUTPUT)/tests/test_sandbox: tests/unit/test_sandbox.c $(LIB_OBJS) $(SB_OBJS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lseccomp -ljson-c -lcmocka -o $@
 $(OUTPUT)/tests/test_nft: tests/unit/test_nft.c $(OUTPUT)/netfilter-compat/script.o $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
 $(OUTPUT)/tests/test_verdict: tests/bpf/test_verdict.c $(LIB_OBJS) | $(OUTPUT)/tests
