@@ -269,7 +269,7 @@ int cg_nft_rec_all(struct cg_nft_rec **out, size_t *n)
 
 static int ns_fd(const char *path, struct stat *st)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);	/* no FIFO stall */
 
 	if (fd < 0)
 		return cg_seterr(-errno, "network namespace %s: %m", path);
