@@ -17,7 +17,7 @@
 # cell is compared.  NFT_DIFF_SEED reproduces a run.
 . "$(dirname "$0")/../lib.sh"
 need_root
-for t in nft jq unshare; do command -v $t >/dev/null || skip "needs $t"; done
+for t in nft jq unshare nsenter; do command -v $t >/dev/null || skip "needs $t"; done
 PROBE=$TOP/.output/cgg_probe
 [ -x "$PROBE" ] || { fail "$PROBE missing (make test-build)"; finish; }
 N=${NFT_DIFF_N:-200}
@@ -54,18 +54,20 @@ probe_all() { # probe_all POLICY_NO TIMEOUT_MS RETRY -> $T/{eb,en,ib,in}
 	local r=20000 w=8000 m=90 b
 	[ "$3" = 1 ] && r=52000 w=3000 m=30
 	b=$((r + ($1 % m) * 88))
-	in_cg "$CB" ip netns exec $NS_C "$PROBE" egress $2 $b ${C4[0]} ${C6[0]} > "$T/eb" &
-	in_cg "$CN" ip netns exec $NS_C "$PROBE" egress $2 $((b + w)) ${C4[1]} ${C6[1]} > "$T/en" &
-	ip netns exec $NS_S "$PROBE" ingress $2 $((b + 2 * w)) ${C4[0]} ${C6[0]} > "$T/ib" &
-	ip netns exec $NS_S "$PROBE" ingress $2 $((b + 3 * w)) ${C4[1]} ${C6[1]} > "$T/in" &
+	# nsenter, not `ip netns exec` (which remounts /sys): cheaper per call
+	in_cg "$CB" nsenter --net=/run/netns/$NS_C "$PROBE" egress $2 $b ${C4[0]} ${C6[0]} > "$T/eb" &
+	in_cg "$CN" nsenter --net=/run/netns/$NS_C "$PROBE" egress $2 $((b + w)) ${C4[1]} ${C6[1]} > "$T/en" &
+	nsenter --net=/run/netns/$NS_S "$PROBE" ingress $2 $((b + 2 * w)) ${C4[0]} ${C6[0]} > "$T/ib" &
+	nsenter --net=/run/netns/$NS_S "$PROBE" ingress $2 $((b + 3 * w)) ${C4[1]} ${C6[1]} > "$T/in" &
 	wait $(jobs -p | tail -4)
 }
 cells() { sed -n 's/^cells=//p' "$T/$1"; }
-attach_both() { # attach_both POLICY_FILE -> "rc_bpf rc_nft"
-	local b n
-	"$CGG" attach --cgroup "$CB" --policy "$1" > /dev/null 2> "$T/eb.err"; b=$?
+attach_both() { # attach_both POLICY_FILE -> "rc_bpf rc_nft" (both at once)
+	local b n p
 	"$CGG" attach --backend nft --netns $NS_C --cgroup "$CN" --policy "$1" \
-		> /dev/null 2> "$T/en.err"; n=$?
+		> /dev/null 2> "$T/en.err" & p=$!
+	"$CGG" attach --cgroup "$CB" --policy "$1" > /dev/null 2> "$T/eb.err"; b=$?
+	wait $p; n=$?
 	echo "$b $n"
 }
 
