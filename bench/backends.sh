@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #
-# cgguard's two backends side by side (part 3 of `make bench`): the same
+# cgguard's two backends side by side (part 4 of `make bench`): the same
 # policy -- N /32 deny CIDRs (10.202.0.0/14, odd addresses, so no two are
 # adjacent and nft keeps N map elements; none matches the traffic),
 # default allow -- enforced by the BPF backend (`cgguard attach`)
@@ -34,7 +34,7 @@ BENCH=$ROOT/.output/bench/bench_prog
 NS_A=cgg-bkb-a NS_B=cgg-bkb-b
 ADDR_B=10.199.0.2 P_RR=5302 P_UDP=5402
 
-skip() { echo "== 3. backends: skipped: $* =="; exit 0; }
+skip() { echo "== 4. backends: skipped: $* =="; exit 0; }
 [ "$(id -u)" = 0 ] || skip "needs root"
 for t in ip nft; do command -v $t >/dev/null || skip "$t is not installed"; done
 [ -x "$CGGUARD" ] && [ -x "$BENCH" ] || skip "run 'make bench'"
@@ -143,7 +143,7 @@ for n in $SIZES; do
 	done
 done
 
-echo "== 3. backends side by side: BPF vs nft, same policy =="
+echo "== 4. backends side by side: BPF vs nft, same policy =="
 echo "policy: N /32 deny CIDRs (none match the traffic), default allow; client cgroup in $NS_A"
 echo "UDP: 64-byte payload, one sendmmsg sender, ${UDP_SECS}s; RR: 1 byte each way, ${RR_SECS}s"
 echo "apply: wall time of one 'cgguard attach' process (fresh), median of $APPLY_RUNS"
