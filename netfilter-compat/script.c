@@ -523,6 +523,10 @@ int cg_nft_script(FILE *o, const struct cg_policy *p,
 		fprintf(o, "# cgguard: policy %s (%s) on cgroup %s (id %llu, "
 			"level %d), generation %u\n", p->name, p->source, t->rel,
 			(unsigned long long)t->cgid, t->level, gen);
+		if (cg_policy_wants(p) & (CG_WANT_SOCKETS | CG_WANT_LSM))
+			fprintf(o, "# NOT in this script: the policy's sockets: "
+				"section / on_violation: kill (no nftables "
+				"equivalent; the BPF backend enforces them)\n");
 		cg_nft_header(o);
 	}
 	for (dir = 0; dir < CG_DIR_MAX && !err; dir++)
