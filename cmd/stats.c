@@ -25,6 +25,7 @@ static int stats_one(const struct cg_status *st, void *arg)
 		jw_obj_start(c->j);
 		jw_kstr(c->j, "cgroup", st->meta.path);
 		jw_ku64(c->j, "id", st->cgid);
+		jw_kstr(c->j, "backend", "bpf");
 		jw_kstr(c->j, "policy", st->slot.name);
 		jw_kstr(c->j, "mode", st->slot.mode ? "audit" : "enforce");
 		print_counters(c->j, c->g, st->cgid);
