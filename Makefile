@@ -42,7 +42,7 @@ $(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/bench:
 $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/cgguard_abi.h bpf/maps.bpf.h bpf/verdict.bpf.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/cgguard_abi.h bpf/maps.bpf.h bpf/verdict.bpf.h bpf/conn.bpf.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) \
 		-I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS) -c $< -o $@
 
@@ -74,8 +74,10 @@ $(OUTPUT)/tests/foreign.bpf.o: tests/integration/foreign.bpf.c $(OUTPUT)/vmlinux
 	$(CLANG) -g -O2 -target bpf -I$(OUTPUT) $(LIBBPF_CFLAGS) -c $< -o $@
 $(OUTPUT)/cgg_traffic: tests/tools/cgg_traffic.c | $(OUTPUT)
 	$(CC) -O2 -g -Wall -Wextra $< -o $@
+$(OUTPUT)/cgg_conn: tests/tools/cgg_conn.c tests/tools/sockaddr.h | $(OUTPUT)
+	$(CC) -O2 -g -Wall -Wextra $< -o $@
 
-TEST_DATA := $(OUTPUT)/tests/foreign.bpf.o $(OUTPUT)/cgg_traffic
+TEST_DATA := $(OUTPUT)/tests/foreign.bpf.o $(OUTPUT)/cgg_traffic $(OUTPUT)/cgg_conn
 
 # The README's commands: each installs what it needs first.
 test:
