@@ -267,6 +267,8 @@ struct cg_slot_meta {
 /* cg_cgroup_meta.flags */
 #define CG_CGF_FAIL_OPEN	(1u << 0)	/* apply what can be applied */
 #define CG_CGF_DEGRADED		(1u << 1)	/* a wanted layer is missing */
+#define CG_CGF_DELEGATED	(1u << 2)	/* attached for an unprivileged
+						 * caller through the daemon */
 
 struct cg_cgroup_meta {
 	__u32 slot;
@@ -287,6 +289,24 @@ struct cg_info {
 	__u32 last_gen;		/* last binding generation handed out */
 	__u64 degraded;		/* attaches applied without a wanted layer */
 	__u64 build;		/* hash of the BPF objects that were loaded */
+};
+
+/*
+ * Unprivileged layer: socket filters (sockfilter.bpf.c) that the daemon
+ * loads per (uid, policy) and hands out by fd.  They use maps of their own,
+ * pinned under CG_PIN_ROOT/sockfilter: an LPM trie laid out like cg_lpm,
+ * where policy id N (1..CG_SF_MAX_POLICIES) owns slots 2N and 2N+1 and a
+ * change writes the idle one, then flips cg_sf_bind[N] (a struct
+ * cg_binding); counters per (uid, policy) in a per-CPU hash of struct
+ * cg_counters.
+ */
+#define CG_SF_MAX_POLICIES	31
+#define CG_SF_MAX_COUNTERS	4096
+#define CG_SF_NAME_MAX		64
+
+struct cg_sf_key {
+	__u32 uid;
+	char policy[CG_SF_NAME_MAX];
 };
 
 #endif

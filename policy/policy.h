@@ -10,6 +10,7 @@
 #ifndef CGGUARD_POLICY_H
 #define CGGUARD_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -101,6 +102,12 @@ int cg_policy_parse_buf(const char *source, const char *buf, size_t len,
 /* Parse a policy file (size-checked, must be a regular file). */
 int cg_policy_parse_file(const char *path, struct cg_policy **out,
 			 char *err, size_t errlen);
+/* Parse a policy from an open file (a regular file, size-checked, read
+ * from offset 0 through @fd only); `source` names it in errors. */
+int cg_policy_parse_fd(int fd, const char *source, struct cg_policy **out,
+		       char *err, size_t errlen);
+/* 1 if cg_policy_load() takes @arg for a file path rather than a name. */
+bool cg_policy_is_path(const char *arg);
 /*
  * Resolve what a user typed after --policy: an existing file path (anything
  * containing '/' or ending in .yaml/.yml/.json), a built-in name, or
@@ -119,8 +126,14 @@ const char *cg_builtin_policy(const char *name);
 int cg_family_from_name(const char *name);
 const char *cg_family_name(int af);
 
+/*
+ * Why @s is not a valid policy name (1-63 of A-Z a-z 0-9 _ . -, not starting with '.',
+ * so never "." or ".."), or NULL if it is one.  For files, the CLI and the daemon alike.
+ */
+const char *cg_policy_name_problem(const char *s);
+
 /* Writes a message (printf-style) to err/errlen and returns @rc; for
- * errors without a source position.  Shared by parse.c and builtin.c. */
+ * errors without a source position.  Shared by names.c's users in policy/. */
 int cg_policy_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
