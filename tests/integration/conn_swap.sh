@@ -76,12 +76,12 @@ run_case() {
 		else A=fd10:210::2; B=fd10:210::3; C=fd10:210::1; fi
 		bg "$T/ra$fam" srv stream-recv $A 8100 700
 		bg "$T/rb$fam" srv stream-recv $B 8100 700
-		bg "$T/pb$fam" srv push-tcp $B 8200 1800
-		bg "$T/sa$fam" inside "$cg" stream-send $A 8100 1800
-		bg "$T/sb$fam" inside "$cg" stream-send $B 8100 1800
+		bg "$T/pb$fam" srv push-tcp $B 8200 3000
+		bg "$T/sa$fam" inside "$cg" stream-send $A 8100 3000
+		bg "$T/sb$fam" inside "$cg" stream-send $B 8100 3000
 		bg "$T/cb$fam" inside "$cg" stream-recv @$B 8200 700
 		bg "$T/la$fam" inside "$cg" stream-recv $C 9000 700
-		bg "$T/ia$fam" ip netns exec $NS_S "$CONN" stream-send $C 9000 1800
+		bg "$T/ia$fam" ip netns exec $NS_S "$CONN" stream-send $C 9000 3000
 	done
 	sleep 0.4
 	"$CGG" attach --cgroup "$cg" --policy "$T/cut.yaml" || fail "$name: attach"
