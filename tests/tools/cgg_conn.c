@@ -47,30 +47,7 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int addr_of(const char *a, int port, struct sockaddr_storage *ss,
-		   socklen_t *len)
-{
-	int fam = tool_sockaddr(a, port, ss, len);
-
-	if (fam < 0) {
-		fprintf(stderr, "bad address %s\n", a);
-		exit(2);
-	}
-	return fam;
-}
-
-static int sock(const char *a, int port, int type, struct sockaddr_storage *ss,
-		socklen_t *len)
-{
-	int fd = socket(addr_of(a, port, ss, len), type, 0), one = 1;
-
-	if (fd < 0) {
-		printf("result=socket_failed errno=%s\n", strerrorname_np(errno));
-		exit(1);
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	return fd;
-}
+#define sock tool_socket
 
 static int server(const char *a, int port, int type)
 {
@@ -252,10 +229,11 @@ static int connects(const char *a, int port, int n, int wait)
 static int udp_from(const char *a, int port, int n, int sport)
 {
 	struct sockaddr_storage ss, src;
-	socklen_t len, sl;
+	socklen_t len, sl = 0;
 	int fd = sock(a, port, SOCK_DGRAM, &ss, &len), i, ok = 0;
 
-	addr_of(ss.ss_family == AF_INET ? "0.0.0.0" : "::", sport, &src, &sl);
+	tool_sockaddr(ss.ss_family == AF_INET ? "0.0.0.0" : "::", sport, &src,
+		      &sl);
 	if (bind(fd, (void *)&src, sl)) {
 		printf("result=bind_failed errno=%s\n", strerrorname_np(errno));
 		return 1;
