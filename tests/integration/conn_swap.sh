@@ -10,6 +10,9 @@
 . "$(dirname "$0")/../lib.sh"
 need_root
 CONN=${CONN:-$TOP/.output/cgg_conn}
+# Servers wait for their first client this long: the clients start one by
+# one after all of them, which takes seconds on a busy machine.
+export CGG_CONN_FIRST_MS=15000
 T=$(mktemp -d)
 trap 'cleanup_all; rm -rf "$T"' EXIT
 cleanup_all
@@ -76,12 +79,12 @@ run_case() {
 		else A=fd10:210::2; B=fd10:210::3; C=fd10:210::1; fi
 		bg "$T/ra$fam" srv stream-recv $A 8100 700
 		bg "$T/rb$fam" srv stream-recv $B 8100 700
-		bg "$T/pb$fam" srv push-tcp $B 8200 3000
-		bg "$T/sa$fam" inside "$cg" stream-send $A 8100 3000
-		bg "$T/sb$fam" inside "$cg" stream-send $B 8100 3000
+		bg "$T/pb$fam" srv push-tcp $B 8200 6000
+		bg "$T/sa$fam" inside "$cg" stream-send $A 8100 6000
+		bg "$T/sb$fam" inside "$cg" stream-send $B 8100 6000
 		bg "$T/cb$fam" inside "$cg" stream-recv @$B 8200 700
 		bg "$T/la$fam" inside "$cg" stream-recv $C 9000 700
-		bg "$T/ia$fam" ip netns exec $NS_S "$CONN" stream-send $C 9000 3000
+		bg "$T/ia$fam" ip netns exec $NS_S "$CONN" stream-send $C 9000 6000
 	done
 	sleep 0.4
 	"$CGG" attach --cgroup "$cg" --policy "$T/cut.yaml" || fail "$name: attach"

@@ -5,7 +5,10 @@
  * report when their last byte moved.  Like cgg_traffic, every mode prints
  * one key=value line of what really happened (servers print "ready" first).
  * Times are CLOCK_MONOTONIC milliseconds (`now` prints the clock), one
- * clock for every process and network namespace on the host.
+ * clock for every process and network namespace on the host.  Servers
+ * stop after IDLE_MS of silence; with CGG_CONN_FIRST_MS set they wait that
+ * long for their first client instead (a test that starts many clients
+ * one after the other on a busy machine).
  *
  *   echo-tcp ADDR PORT IDLE_MS      accept; echo each request; count
  *   echo-udp ADDR PORT IDLE_MS      unconnected: echo each datagram to its
@@ -72,13 +75,26 @@ static int readable(int fd, int ms)
 	return poll(&p, 1, ms) > 0;
 }
 
+static int first_wait(int idle)
+{
+	const char *e = getenv("CGG_CONN_FIRST_MS");
+
+	return e ? atoi(e) : idle;
+}
+
+/* A server's wait: for the first client, then the idle time. */
+static int next_wait(long *seen, int idle)
+{
+	return (*seen)++ ? idle : first_wait(idle);
+}
+
 static int echo_tcp(const char *a, int port, int idle)
 {
 	int fd = server(a, port, SOCK_STREAM);
-	long conns = 0, replies = 0;
+	long conns = 0, replies = 0, seen = 0;
 	char buf[512];
 
-	while (readable(fd, idle)) {
+	while (readable(fd, next_wait(&seen, idle))) {
 		int c = accept(fd, NULL, NULL);
 		ssize_t r;
 
@@ -97,10 +113,10 @@ static int echo_udp(const char *a, int port, int idle)
 {
 	int fd = server(a, port, SOCK_DGRAM);
 	struct sockaddr_storage from;
-	long n = 0, replies = 0;
+	long n = 0, replies = 0, seen = 0;
 	char buf[512];
 
-	while (readable(fd, idle)) {
+	while (readable(fd, next_wait(&seen, idle))) {
 		socklen_t fl = sizeof(from);
 		ssize_t r = recvfrom(fd, buf, sizeof(buf), 0, (void *)&from, &fl);
 
@@ -294,7 +310,8 @@ static int push_tcp(const char *a, int port, int idle)
 {
 	int fd = server(a, port, SOCK_STREAM), c;
 
-	if (!readable(fd, idle) || (c = accept(fd, NULL, NULL)) < 0) {
+	if (!readable(fd, first_wait(idle)) ||
+	    (c = accept(fd, NULL, NULL)) < 0) {
 		stream_result("no_connection", 0, 0, 0);
 		return 1;
 	}
@@ -321,7 +338,8 @@ static int stream_recv(const char *a, int port, int idle)
 		fflush(stdout);
 	} else {
 		fd = server(a, port, SOCK_STREAM);
-		if (!readable(fd, idle) || (c = accept(fd, NULL, NULL)) < 0) {
+		if (!readable(fd, first_wait(idle)) ||
+	    (c = accept(fd, NULL, NULL)) < 0) {
 			stream_result("no_connection", 0, 0, 0);
 			return 1;
 		}
