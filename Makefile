@@ -47,7 +47,7 @@ $(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/bench:
 $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/cgguard_abi.h bpf/maps.bpf.h bpf/verdict.bpf.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/cgguard_abi.h bpf/maps.bpf.h bpf/verdict.bpf.h bpf/conn.bpf.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) \
 		-I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS) -c $< -o $@
 
@@ -80,6 +80,8 @@ $(OUTPUT)/bench/bench_prog: bench/bench_prog.c $(LIB_OBJS) | $(OUTPUT)/bench
 $(OUTPUT)/tests/foreign.bpf.o: tests/integration/foreign.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)/tests
 	$(CLANG) -g -O2 -target bpf -I$(OUTPUT) $(LIBBPF_CFLAGS) -c $< -o $@
 $(OUTPUT)/cgg_traffic: tests/tools/cgg_traffic.c | $(OUTPUT)
+	$(CC) -O2 -g -Wall -Wextra $< -o $@
+$(OUTPUT)/cgg_conn: tests/tools/cgg_conn.c tests/tools/sockaddr.h | $(OUTPUT)
 	$(CC) -O2 -g -Wall -Wextra $< -o $@
 
 # libcgguard: static and shared, one public header, cgguard.pc.  Its
@@ -114,7 +116,8 @@ libcgguard: $(LIBCGG)
 $(OUTPUT)/cgg_sfcheck: tests/tools/cgg_sfcheck.c $(OUTPUT)/libcgguard.a | $(OUTPUT)
 	$(CC) -O2 -g -Wall -Wextra -Ilibcgguard $< $(OUTPUT)/libcgguard.a -lyaml -lbpf -o $@
 
-TEST_DATA := $(OUTPUT)/tests/foreign.bpf.o $(OUTPUT)/cgg_traffic $(OUTPUT)/cgg_sfcheck
+TEST_DATA := $(OUTPUT)/tests/foreign.bpf.o $(OUTPUT)/cgg_traffic $(OUTPUT)/cgg_sfcheck \
+             $(OUTPUT)/cgg_conn
 
 # libFuzzer harnesses (tests/fuzz/): everything they reach is rebuilt with clang,
 # ASan and UBSan into $(OUTPUT)/fuzz.  `make fuzz FUZZ_SECONDS=N` runs each for N s.

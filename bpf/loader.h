@@ -144,10 +144,12 @@ int cg_guard_counters(struct cg_guard *g, __u64 cgid, int hook,
 /* Sums per-rule hits of a slot: hits[CG_RULES_PER_SLOT]. */
 int cg_guard_rule_hits(struct cg_guard *g, __u32 slot, __u64 *hits);
 
-/* Writes a compiled policy into @slot of an LPM map (used by tests too). */
-int cg_slot_write(int lpm_fd, __u16 slot, const struct cg_compiled *c);
-/* Deletes every entry of @slot. */
-int cg_slot_clear(int lpm_fd, __u16 slot);
+/* Writes a compiled policy into @slot of the LPM map and its port tables
+ * into the cg_ports map (used by tests too); all or nothing. */
+int cg_slot_write(int lpm_fd, int ports_fd, __u16 slot,
+		  const struct cg_compiled *c);
+/* Deletes every entry and port table of @slot. */
+int cg_slot_clear(int lpm_fd, int ports_fd, __u16 slot);
 /* Writes the reserved deny-all entries of slot 0. */
 int cg_slot_write_unbound(int lpm_fd);
 
