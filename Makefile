@@ -19,7 +19,7 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/parse.c policy/yamltree.c lib/jsonparse.c \
-             policy/builtin.c policy/compile.c bpf/loader.c bpf/attach.c bpf/upgrade.c \
+             policy/builtin.c policy/compile.c policy/lookup.c bpf/loader.c bpf/attach.c bpf/upgrade.c \
              bpf/probe.c
 # Sockets of a guarded cgroup: sock_diag (libnl-3), verdicts, --kill-denied.
 LIB_SRCS  += cgroup/cgtree.c cgroup/sockdiag.c bpf/sockets.c
@@ -109,6 +109,8 @@ install: cgguard
 	sed 's|/usr/local/sbin|$(PREFIX)/sbin|' deploy/hooks.d/cgguard.json > $(DESTDIR)/usr/share/containers/oci/hooks.d/cgguard.json
 	install -D -m 0644 deploy/runc-hooks.json $(DESTDIR)$(PREFIX)/share/doc/cgguard/examples/runc-hooks.json
 	install -D -m 0644 deploy/README.md $(DESTDIR)$(PREFIX)/share/doc/cgguard/oci-hooks.md
+	install -D -m 0644 docs/usdt.md $(DESTDIR)$(PREFIX)/share/doc/cgguard/usdt.md
+	for f in deploy/bpftrace/*.bt deploy/bpftrace/README.md; do install -D -m 0644 "$$f" $(DESTDIR)$(PREFIX)/share/cgguard/bpftrace/$$(basename "$$f"); done
 	if [ -f deploy/cgguard.service ]; then \
 		sed 's|/usr/local/sbin|$(PREFIX)/sbin|' deploy/cgguard.service > cgguard.service.tmp && \
 		install -D -m 0644 cgguard.service.tmp $(DESTDIR)/lib/systemd/system/cgguard.service && rm -f cgguard.service.tmp; fi

@@ -21,6 +21,7 @@
 #include "probe.h"
 #include "../cgroup/cgroup.h"
 #include "../lib/err.h"
+#include "../lib/usdt.h"
 
 static void link_pin(char *buf, size_t len, __u64 cgid, int hook)
 {
@@ -222,8 +223,9 @@ static int record(struct cg_guard *g, const struct cg_cgroup *cg,
 	return 0;
 }
 
-int cg_guard_attach(struct cg_guard *g, const char *cgpath,
-		    const struct cg_policy *p, unsigned flags, int *degraded)
+static int attach_policy(struct cg_guard *g, const char *cgpath,
+			 const struct cg_policy *p, unsigned flags,
+			 int *degraded)
 {
 	struct cg_cgroup_meta old = {};
 	struct cg_compiled c;
@@ -265,9 +267,24 @@ int cg_guard_attach(struct cg_guard *g, const char *cgpath,
 		if (had_old)
 			slot_ref(g, old.slot, -1);
 	}
+	if (had_old && old.slot != slot)
+		CG_USDT(policy_swap, cg.rel, cg.id, old.slot, slot, p->name);
 	if (degraded)
 		*degraded = deg;
 	return 0;
+}
+
+/* attach_start/attach_done probes around every attach (CLI, hook, daemon). */
+int cg_guard_attach(struct cg_guard *g, const char *cgpath,
+		    const struct cg_policy *p, unsigned flags, int *degraded)
+{
+	uint64_t t0 = cg_usdt_now();
+	int err;
+
+	CG_USDT(attach_start, cgpath, p->name);
+	err = attach_policy(g, cgpath, p, flags, degraded);
+	CG_USDT(attach_done, cgpath, p->name, err, cg_usdt_now() - t0);
+	return err;
 }
 
 /* Finds a guarded cgroup by its recorded path (for removed cgroups). */
@@ -320,6 +337,7 @@ int cg_guard_detach(struct cg_guard *g, const char *cgpath, __u64 cgid)
 		slot_ref(g, cm.slot, -1);
 	}
 	bpf_map_delete_elem(g->map_fd[CG_MAP_LSM_COUNTS], &cgid);
+	CG_USDT(detach, had_meta ? cm.path : "", cgid);
 	return 0;
 }
 
@@ -486,7 +504,7 @@ int cg_guard_gc(struct cg_guard *g, cg_status_cb removed, void *ctx)
 {
 	struct cg_status st;
 	__u64 *ids = NULL, k, *prev = NULL;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, cap = 0, i, gone = 0;
 	int err = 0;
 
 	/* Collect first: detaching while iterating the hash skips keys. */
@@ -507,9 +525,11 @@ int cg_guard_gc(struct cg_guard *g, cg_status_cb removed, void *ctx)
 		if (cg_guard_status(g, ids[i], &st) || st.cgroup_exists)
 			continue;
 		cg_guard_detach(g, NULL, ids[i]);
+		gone++;
 		if (removed)
 			err = removed(&st, ctx);
 	}
+	CG_USDT(gc, n, gone);
 	free(ids);
 	return err;
 }

@@ -63,6 +63,8 @@ const char *const cg_map_names[CG_MAP_MAX] = {
 	[CG_MAP_INFO] = "cg_info",
 	[CG_MAP_SOCKCFG] = "cg_sockcfg",
 	[CG_MAP_LSM_COUNTS] = "cg_lsm_counts",
+	[CG_MAP_PORTS] = "cg_ports",
+	[CG_MAP_SK] = "cg_sk",	/* read by `cgguard sockets` via sock_diag */
 };
 
 int bpf_err(int err, const char *what)

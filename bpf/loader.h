@@ -61,6 +61,8 @@ enum cg_map_id {
 	CG_MAP_INFO,
 	CG_MAP_SOCKCFG,
 	CG_MAP_LSM_COUNTS,
+	CG_MAP_PORTS,
+	CG_MAP_SK,
 	CG_MAP_MAX,
 };
 

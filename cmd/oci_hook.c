@@ -43,6 +43,7 @@
 #include "cgguard.h"
 #include "../cgroup/cgroup.h"
 #include "../lib/jsonparse.h"
+#include "../lib/usdt.h"
 
 #define CG_HOOK_RUNDIR		"/run/cgguard"
 #define CG_HOOK_STATEDIR	CG_HOOK_RUNDIR "/containers"
@@ -830,10 +831,20 @@ static void usage(void)
 	       prog_name, CG_HOOK_TIMEOUT_MS);
 }
 
+static uint64_t hook_t0;
+
+/* The oci_hook_done probe: action "failed-open" or "error" on failures. */
+static void usdt_done(struct hook *h, const char *action, int rc)
+{
+	CG_USDT(oci_hook_done, h->id ? h->id : "", h->stage_name ?
+		h->stage_name : "", action, rc, cg_usdt_now() - hook_t0);
+}
+
 static void print_result(struct hook *h, int failed_open)
 {
 	struct json j;
 
+	usdt_done(h, failed_open ? "failed-open" : h->action, 0);
 	if (!json_output)
 		return;
 	jw_init(&j, stdout);
@@ -868,6 +879,7 @@ int do_oci_hook(int argc, char **argv)
 	size_t len;
 	int opt, r, fail_open = 0;
 
+	hook_t0 = cg_usdt_now();
 	/* Nothing below reads the environment; make sure of it. */
 	clearenv();
 	umask(022);
@@ -941,6 +953,7 @@ int do_oci_hook(int argc, char **argv)
 			goto fail;
 		}
 	}
+	CG_USDT(oci_hook_start, h->id ? h->id : "", h->stage_name);
 	/* config.json is needed to attach; at poststop it may be gone. */
 	if (h->stage == ST_ATTACH || h->bundle) {
 		r = read_config(h);
@@ -987,6 +1000,7 @@ fail:
 		print_result(h, 1);
 		return 0;
 	}
+	usdt_done(h, "error", 1);
 	fprintf(stderr, "%s: oci-hook: %s%s%s%s\n", prog_name,
 		h->id ? "container " : "", h->id ? h->id : "",
 		h->id ? ": " : "", h->err);

@@ -20,6 +20,7 @@
 #include <time.h>
 #include "daemon.h"
 #include "../policy/compile.h"
+#include "../lib/usdt.h"
 
 int cgd_policy_file_name(const char *name)
 {
@@ -126,6 +127,7 @@ static void load_one(struct cgd_policy **v, size_t *n, size_t i,
 	    name_taken(*v, *n, i, p, err, sizeof(err))) {
 		cg_policy_free(p);
 		load_failed(e, err);
+		CG_USDT(policy_reload, e->file, "", -EINVAL, err);
 		return;
 	}
 	fresh = !e->p || e->hash != hash || strcmp(e->name, p->name) ||
@@ -141,6 +143,8 @@ static void load_one(struct cgd_policy **v, size_t *n, size_t i,
 	e->err[0] = 0;
 	e->n_ok++;
 	*changed |= fresh;
+	CG_USDT(policy_reload, e->file, e->name, 0, fresh ? "changed" :
+		"unchanged");
 }
 
 static void unload(struct cgd_policy *e, int *changed)

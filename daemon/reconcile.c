@@ -29,6 +29,7 @@
 #include "daemon.h"
 #include "../cgroup/cgroup.h"
 #include "../lib/err.h"
+#include "../lib/usdt.h"
 
 static double now_ms(void)
 {
@@ -383,6 +384,8 @@ int cgd_reconcile_full(struct cgd *d, const char *why)
 	d->last.when = time(NULL);
 	d->last.ms = now_ms() - t0;
 	d->last.err = err;
+	CG_USDT(reconcile, why, d->last.attached, d->last.removed,
+		d->last.failed, (uint64_t)(d->last.ms * 1e6), err);
 	/* Quiet when a periodic pass found everything as it should be. */
 	cgd_log(strcmp(why, "periodic") || d->last.attached ||
 		d->last.reenforced || d->last.removed || d->last.failed ?

@@ -368,8 +368,10 @@ int cg_policy_compile(const struct cg_policy *p, struct cg_compiled *out,
 void cg_compiled_free(struct cg_compiled *c)
 {
 	free(c->e);
+	free(c->seg);
 	c->e = NULL;
-	c->n = 0;
+	c->seg = NULL;
+	c->n = c->nseg = c->ntables = c->nport_keys = 0;
 }
 
 uint16_t cg_rule_counter(const struct cg_policy *p, int dir, size_t idx)
