@@ -17,6 +17,7 @@
 #include "loader_int.h"
 #include "../cgroup/cgroup.h"
 #include "../lib/err.h"
+#include "../policy/lookup.h"
 
 const char *cg_sock_action_str(int action)
 {
@@ -94,13 +95,49 @@ struct sockvec {
 	__u32 gen;
 };
 
-/* The datapath's cached verdict, if the socket has one. */
+/*
+ * The datapath's cached verdict (cg_sk, cgguard_abi.h): the entry of v[]
+ * tagged with the guarded cgroup's current generation; else the newest
+ * one, stale (generations only grow: cg_info.last_gen).  With nested
+ * guarded cgroups a socket also holds the inner cgroup's verdict; that
+ * one shows as "stale" too when scoped to the outer cgroup: it is not a
+ * verdict of the outer cgroup's current policy.  Unconnected UDP keeps
+ * per-peer verdicts in peer[] instead; they are counted only.
+ */
 static void decode_storage(const struct cg_sock *sk, __u32 gen,
 			   struct cg_sockinfo *si)
 {
-	(void)sk;
-	(void)gen;
-	si->judged = 0;
+	const struct cg_sk_verdict *v = NULL;
+	struct cg_sk st;	/* a copy: netlink data is 4-byte aligned */
+	int i;
+
+	si->role = CG_SKR_UNKNOWN;
+	if (!sk->stg || sk->stg_len != sizeof(st))
+		return;	/* never judged (or a layout we do not know) */
+	memcpy(&st, sk->stg, sizeof(st));
+	si->role = st.role;
+	for (i = 0; i < CG_SK_PEERS; i++)
+		si->peers += st.peer[i].family && st.peer[i].gen == gen;
+	for (i = 0; i < CG_SK_VERDICTS; i++) {
+		if (!st.v[i].gen)
+			continue;
+		if (st.v[i].gen == gen) {
+			v = &st.v[i];
+			break;
+		}
+		if (!v || st.v[i].gen > v->gen)
+			v = &st.v[i];
+	}
+	if (!v)
+		return;
+	si->judged = 1;
+	si->stale = v->gen != gen;
+	si->gen = v->gen;
+	si->action = v->action;
+	si->rule = v->rule;
+	si->audit = !!(v->flags & CG_SKF_AUDIT);
+	si->dir = v->flags & CG_SKF_INGRESS ? CG_DIR_INGRESS_V :
+					      CG_DIR_EGRESS_V;
 }
 
 static int collect(const struct cg_sock *sk, void *ctx)
@@ -132,8 +169,8 @@ static int is_zero(const uint8_t *a, int family)
 	return !memcmp(a, zero, family == AF_INET ? 4 : 16);
 }
 
-/* A TCP socket is accepted when a listener of the scan (same namespace,
- * same family) owns its local port and address. */
+/* 1 if a TCP listener of the scan (same namespace and family) owns the
+ * local address and port of @sk. */
 static int has_listener(const struct sockvec *sv, const struct cg_sock *sk)
 {
 	size_t i;
@@ -150,6 +187,16 @@ static int has_listener(const struct sockvec *sv, const struct cg_sock *sk)
 	return 0;
 }
 
+/*
+ * Which way a connection was opened, as the packet layer decides it
+ * (guard.bpf.c, conn_dir()): connected UDP is outbound; TCP follows the
+ * role in its storage (a listener's role, cloned into an accepted socket,
+ * means inbound); a socket cgguard never saw opened (older than the
+ * attach) is inbound when a listener owns its local port.  The kernel
+ * asks every listener of the namespace; here only the tree's listeners
+ * are known, which is where an accepted socket's listener is (accepted
+ * sockets inherit the listener's cgroup).
+ */
 static void classify(struct sockvec *sv)
 {
 	size_t i;
@@ -163,19 +210,21 @@ static void classify(struct sockvec *sv)
 		else if (sk->proto == IPPROTO_UDP)
 			si->kind = is_zero(sk->dst, sk->family) && !sk->dport ?
 				   CG_SK_UNCONNECTED : CG_SK_CONNECTED;
-		else if (si->judged)	/* the datapath knows which way */
-			si->kind = si->dir == CG_DIR_INGRESS_V ?
-				   CG_SK_ACCEPTED : CG_SK_CONNECTED;
+		else if (si->role == CG_SKR_INBOUND ||
+			 si->role == CG_SKR_LISTENER)
+			si->kind = CG_SK_ACCEPTED;
+		else if (si->role == CG_SKR_OUTBOUND)
+			si->kind = CG_SK_CONNECTED;
 		else
 			si->kind = has_listener(sv, sk) ? CG_SK_ACCEPTED :
 				   CG_SK_CONNECTED;
 	}
 }
 
+/* The socket-storage map, if these pins have one (older ABIs do not). */
 static int stg_map_fd(struct cg_guard *g)
 {
-	(void)g;
-	return -1;
+	return g->map_fd[CG_MAP_SK];
 }
 
 static int cmp_sock(const void *a, const void *b)
@@ -236,12 +285,79 @@ int cg_guard_sockets(struct cg_guard *g, const char *cgpath,
 
 /* ---- --kill-denied ----------------------------------------------------- */
 
+/* The new policy's verdict on @si's connection; 1 if it denies it. */
+static int denied_by(const struct cg_compiled *c, const struct cg_policy *p,
+		     const struct cg_sockinfo *si)
+{
+	const struct cg_sock *sk = &si->sk;
+	struct cg_query q = {
+		.dir = si->kind == CG_SK_ACCEPTED ? CG_DIR_INGRESS :
+						    CG_DIR_EGRESS,
+		.family = sk->family,
+		.proto = sk->proto,
+		/* the peer's port for egress, the local one for ingress */
+		.port = si->kind == CG_SK_ACCEPTED ? sk->sport : sk->dport,
+	};
+	struct cg_verdict v;
+
+	memcpy(q.addr, sk->dst, sizeof(q.addr));	/* the peer */
+	if (cg_lookup(c, p, &q, &v))
+		return 0;	/* no entry: cannot happen for a compiled
+				 * policy; never kill on a doubt */
+	return v.action == CG_ACT_DENY && !v.audit;
+}
+
+static void kill_one(struct cg_sockscan *scan, const struct cg_sockinfo *si,
+		    struct cg_kill_result *res, int *first_err)
+{
+	int err = cg_sockscan_destroy(scan, &si->sk);
+
+	if (!err)
+		res->destroyed++;
+	else if (err == -ENOENT)
+		res->gone++;
+	else {
+		res->failed++;
+		if (!*first_err)
+			*first_err = err;
+	}
+}
+
 int cg_guard_kill_denied(struct cg_guard *g, const char *cgpath,
 			 const struct cg_policy *p, struct cg_kill_result *res)
 {
-	(void)g;
-	(void)cgpath;
-	(void)p;
+	struct cg_sockscan *scan = NULL;
+	struct cg_sockscope sc;
+	struct cg_compiled c;
+	struct sockvec sv;
+	char perr[CG_ERR_MAX];
+	int err, first_err = 0;
+	size_t i;
+
 	memset(res, 0, sizeof(*res));
-	return -EOPNOTSUPP;
+	err = cg_policy_compile(p, &c, perr, sizeof(perr));
+	if (err)
+		return cg_seterr(err, "%s", err == -EINVAL ? perr :
+				 "compiling policy: out of memory");
+	err = scan_all(g, cgpath, &sc, &scan, &sv);
+	if (err) {
+		cg_compiled_free(&c);
+		return err;
+	}
+	res->scanned = sv.n;
+	for (i = 0; i < sv.n; i++) {
+		const struct cg_sockinfo *si = &sv.v[i];
+
+		if (si->kind != CG_SK_CONNECTED && si->kind != CG_SK_ACCEPTED)
+			continue;	/* no connection to judge */
+		res->judged++;
+		if (!denied_by(&c, p, si))
+			continue;
+		res->denied++;
+		kill_one(scan, si, res, &first_err);
+	}
+	free(sv.v);
+	cg_sockscan_close(scan);
+	cg_compiled_free(&c);
+	return first_err;
 }

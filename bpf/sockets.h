@@ -28,6 +28,9 @@ struct cg_sockinfo {
 	int action;		/* CG_ACT_ALLOW_V / CG_ACT_DENY_V */
 	int dir;		/* CG_DIR_*_V the verdict was taken in */
 	__u16 rule;		/* counter index of the deciding rule */
+	int audit;		/* policy in audit mode: a deny passes */
+	int role;		/* CG_SKR_* from the storage */
+	unsigned peers;		/* unconnected UDP: peers of a current exchange */
 };
 
 /* The guarded cgroup a scan covers and what it enforces. */

@@ -10,13 +10,16 @@
  * SOCK_DESTROY, so the request structs (linux/inet_diag.h) are filled here.
  *
  * Why sock_diag rather than a BPF socket iterator (iter/tcp, iter/udp)
- * with the bpf_sock_destroy() kfunc: iterators are tracing programs, which
- * this project's kernels refuse to load in places where cgroup programs
- * work (fentry fails with EPERM on the 6.18 test hosts); the kfunc exists
- * only since 6.5; an iterator would be one more BPF object to load, pin
- * and keep ABI-compatible; and sock_diag is what `ss` reads, so `cgguard
- * sockets` and `ss --cgroup` agree by construction.  Both see one network
- * namespace at a time, so neither saves the namespace walk.
+ * with the bpf_sock_destroy() kfunc: both would work on the 6.18 test
+ * hosts (an iter/tcp program loads and runs there), but the iterator
+ * needs 6.5+ for the kfunc and a tracing program type, which hardened
+ * hosts restrict (fentry, the same program type, is refused with EPERM
+ * here), plus one more BPF object to load, pin and keep ABI-compatible;
+ * SOCK_DESTROY (4.5+), socket storage in sock_diag (5.2+) and the cgroup
+ * bytecode filter (5.9+) are plain netlink; and sock_diag is what `ss`
+ * reads, so `cgguard sockets` and `ss --cgroup` agree by construction.
+ * An iterator, like a netlink socket, sees the network namespace it was
+ * created in, so neither saves the namespace walk.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -50,7 +50,9 @@ static void verdict_str(const struct cg_sockinfo *si, char *buf, size_t len)
 		snprintf(buf, len, "stale (%s, gen %u)",
 			 cg_sock_action_str(si->action), si->gen);
 	else
-		snprintf(buf, len, "%s", cg_sock_action_str(si->action));
+		snprintf(buf, len, "%s%s", cg_sock_action_str(si->action),
+			 si->audit && si->action == CG_ACT_DENY_V ?
+			 " (audit)" : "");
 }
 
 static void sock_json(struct sockets_ctx *c, const struct cg_sockinfo *si,
@@ -76,6 +78,8 @@ static void sock_json(struct sockets_ctx *c, const struct cg_sockinfo *si,
 	jw_ku64(j, "uid", sk->uid);
 	jw_ku64(j, "cgroup_id", sk->cgid);
 	jw_ku64(j, "netns", sk->netns);
+	if (si->kind == CG_SK_UNCONNECTED)
+		jw_ku64(j, "peers", si->peers);
 	jw_kbool(j, "judged", si->judged);
 	jw_kbool(j, "stale", si->stale);
 	verdict_str(si, a, sizeof(a));
@@ -84,6 +88,7 @@ static void sock_json(struct sockets_ctx *c, const struct cg_sockinfo *si,
 		jw_kstr(j, "direction", si->dir == CG_DIR_INGRESS_V ?
 			"ingress" : "egress");
 		jw_ku64(j, "generation", si->gen);
+		jw_kbool(j, "audit", si->audit);
 		jw_ku64(j, "rule_counter", si->rule);
 		jw_kstr(j, "rule", rule);
 	}
@@ -172,6 +177,44 @@ static int list_sockets(struct cg_guard *g, const char *cgpath)
 	cg_policy_free(c.p);
 	free(v);
 	return 0;
+}
+
+int kill_denied(struct cg_guard *g, const char *cgpath,
+		const struct cg_policy *p, struct cg_kill_result *kr)
+{
+	int err;
+
+	cg_clearerr();
+	err = cg_guard_kill_denied(g, cgpath, p, kr);
+	if (err) {
+		fprintf(stderr, "%s: attach: policy '%s' is applied, but "
+			"--kill-denied failed after destroying %u of %u denied "
+			"sockets: %s\n", prog_name, p->name, kr->destroyed,
+			kr->denied, *cg_lasterr() ? cg_lasterr() :
+			strerror(-err));
+		return err;
+	}
+	if (!json_output)
+		printf("%s: killed %u socket%s the policy denies (%u "
+		       "connections judged of %u sockets; %u closed "
+		       "meanwhile)%s\n", prog_name, kr->destroyed,
+		       kr->destroyed == 1 ? "" : "s", kr->judged, kr->scanned,
+		       kr->gone, p->mode == CG_MODE_AUDIT ?
+		       "; audit mode destroys nothing" : "");
+	return 0;
+}
+
+void print_kill_result(struct json *j, const struct cg_kill_result *kr)
+{
+	jw_key(j, "kill_denied");
+	jw_obj_start(j);
+	jw_ku64(j, "sockets", kr->scanned);
+	jw_ku64(j, "connections", kr->judged);
+	jw_ku64(j, "denied", kr->denied);
+	jw_ku64(j, "destroyed", kr->destroyed);
+	jw_ku64(j, "closed_meanwhile", kr->gone);
+	jw_ku64(j, "failed", kr->failed);
+	jw_obj_end(j);
 }
 
 int do_sockets(int argc, char **argv)

@@ -7,6 +7,7 @@
  *   metrics: 127.0.0.1:9967                # or "off"
  *   reconcile_interval: 10                 # seconds
  *   log_level: info                        # error|warning|info|debug
+ *   kill_denied: false                     # destroy denied sockets on a swap
  *   rules:
  *     - { match: "machine.slice/libpod-*.scope", policy: web, fail: closed }
  *
@@ -201,6 +202,20 @@ static int parse_interval(struct cfgp *p, yaml_node_t *n, int *out)
 	return 0;
 }
 
+static int parse_bool(struct cfgp *p, yaml_node_t *n, const char *key,
+		      int *out)
+{
+	const char *s = scalar(p, n, key);
+
+	if (!s)
+		return -EINVAL;
+	if (!strcmp(s, "true") || !strcmp(s, "false")) {
+		*out = s[0] == 't';
+		return 0;
+	}
+	return cfg_err(p, n, "%s: true or false, not '%s'", key, s);
+}
+
 static int parse_key(struct cfgp *p, yaml_node_t *k, yaml_node_t *v,
 		     struct cgd_config *c)
 {
@@ -208,7 +223,8 @@ static int parse_key(struct cfgp *p, yaml_node_t *k, yaml_node_t *v,
 		{ "policy_dir", CGD_SET_POLICY_DIR }, { "socket", CGD_SET_SOCKET },
 		{ "metrics", CGD_SET_METRICS },
 		{ "reconcile_interval", CGD_SET_INTERVAL },
-		{ "log_level", CGD_SET_LOG_LEVEL }, { "rules", 1u << 31 } };
+		{ "log_level", CGD_SET_LOG_LEVEL },
+		{ "kill_denied", CGD_SET_KILL_DENIED }, { "rules", 1u << 31 } };
 	const char *key = scalar(p, k, "key");
 	size_t i;
 
@@ -220,7 +236,7 @@ static int parse_key(struct cfgp *p, yaml_node_t *k, yaml_node_t *v,
 	if (i == sizeof(keys) / sizeof(keys[0]))
 		return cfg_err(p, k, "unknown key '%s' (rules, policy_dir, "
 			       "socket, metrics, reconcile_interval, "
-			       "log_level)", key);
+			       "log_level, kill_denied)", key);
 	if (c->set & keys[i].bit)
 		return cfg_err(p, k, "duplicate key %s", key);
 	c->set |= keys[i].bit;
@@ -239,6 +255,8 @@ static int parse_key(struct cfgp *p, yaml_node_t *k, yaml_node_t *v,
 		c->log_level = cgd_log_level_parse((char *)v->data.scalar.value);
 		return c->log_level < 0 ? cfg_err(p, v, "log_level: error, "
 			"warning, info or debug") : 0;
+	case CGD_SET_KILL_DENIED:
+		return parse_bool(p, v, key, &c->kill_denied);
 	}
 	return parse_rules(p, v, c);
 }

@@ -59,6 +59,7 @@ struct cgd_rule {
 #define CGD_SET_METRICS		(1u << 2)
 #define CGD_SET_INTERVAL	(1u << 3)
 #define CGD_SET_LOG_LEVEL	(1u << 4)
+#define CGD_SET_KILL_DENIED	(1u << 5)
 
 struct cgd_config {
 	struct cgd_rule *rules;
@@ -68,6 +69,7 @@ struct cgd_config {
 	char metrics[128];
 	int interval_s;
 	int log_level;
+	int kill_denied;		/* attach --kill-denied on every swap */
 	unsigned set;			/* CGD_SET_* given in the file */
 };
 

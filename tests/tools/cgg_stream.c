@@ -15,7 +15,11 @@
  *                              a millisecond for MS ms; "progress t_ns=T
  *                              sent=N" every 50 ms; then "result=ok sent=N"
  *                              or, at the first failed send or recv,
- *                              "result=error errno=E t_ns=T sent=N"
+ *                              "result=error errno=E t_ns=T sent=N",
+ *                              and keeps the socket open until MS is up
+ *                              (so a test can see whether it was
+ *                              destroyed or merely failed); a send
+ *                              blocked for 1 s fails with ETIMEDOUT
  *
  * Addresses are the tests' own namespaces' (IPv4 or IPv6).
  */
@@ -29,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include "sockaddr.h"
@@ -168,30 +173,57 @@ static int sink(const char *a, int port, int tcp)
 	return 0;
 }
 
+static unsigned long long end_ns;
+
 static int fail_at(int err, unsigned long long sent)
 {
+	unsigned long long t = now_ns();
+	struct timespec ts;
+
 	printf("result=error errno=%s t_ns=%llu sent=%llu\n",
-	       strerrorname_np(err), now_ns(), sent);
+	       strerrorname_np(err), t, sent);
+	fflush(stdout);
+	if (end_ns > t) {
+		ts.tv_sec = (end_ns - t) / 1000000000ULL;
+		ts.tv_nsec = (end_ns - t) % 1000000000ULL;
+		nanosleep(&ts, NULL);
+	}
 	return 1;
+}
+
+static int local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(fd, (void *)&ss, &sl))
+		return 0;
+	return ntohs(ss.ss_family == AF_INET ?
+		     ((struct sockaddr_in *)&ss)->sin_port :
+		     ((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
 static int sender(const char *a, int port, int tcp, int ms, const char *src)
 {
 	struct sockaddr_storage ss, sb;
-	unsigned long long sent = 0, end, next = 0, t;
+	unsigned long long sent = 0, next = 0, t;
 	struct timespec gap = { 0, 1000000 };
 	static char buf[1024];
 	socklen_t sl, bl;
 	int fd, n;
 
+	end_ns = now_ns() + ms * 1000000ULL;
 	fd = sock_at(a, port, tcp ? SOCK_STREAM : SOCK_DGRAM, &ss, &sl);
 	if (src && (tool_sockaddr(src, 0, &sb, &bl) < 0 ||
 		    bind(fd, (void *)&sb, bl)))
 		return fail_at(errno, 0);
 	if (connect(fd, (void *)&ss, sl))
 		return fail_at(errno, 0);
-	end = now_ns() + ms * 1000000ULL;
-	while ((t = now_ns()) < end) {
+	/* A peer that vanished behind a policy must not block us forever. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &(struct timeval){ 1, 0 },
+		   sizeof(struct timeval));
+	printf("local port=%d\n", local_port(fd));
+	while ((t = now_ns()) < end_ns) {
 		struct pollfd pf = { .fd = fd, .events = POLLIN };
 
 		/* A destroyed socket reports its error to recv too. */
@@ -204,7 +236,7 @@ static int sender(const char *a, int port, int tcp, int ms, const char *src)
 		}
 		n = send(fd, buf, sizeof(buf), MSG_NOSIGNAL);
 		if (n < 0)
-			return fail_at(errno, sent);
+			return fail_at(errno == EAGAIN ? ETIMEDOUT : errno, sent);
 		sent += n;
 		if (t >= next) {
 			printf("progress t_ns=%llu sent=%llu\n", t, sent);
@@ -213,7 +245,7 @@ static int sender(const char *a, int port, int tcp, int ms, const char *src)
 		}
 		nanosleep(&gap, NULL);
 	}
-	printf("result=ok sent=%llu\n", sent);
+	printf("result=ok sent=%llu port=%d\n", sent, local_port(fd));
 	return 0;
 }
 
