@@ -33,12 +33,29 @@ int report(int err, const char *context);
 int require_caps(const char *what);
 /* Parses --fail open|closed into CG_ATTACH_* flags. */
 int parse_fail_mode(const char *s, unsigned *flags);
+/*
+ * Usage errors (the caller exits 2): "cgguard CMD: OPT 'ARG': WHY" on stderr, returns
+ * -EINVAL.  arg_ulong() parses a strict decimal (lib/args.c) into [min, max];
+ * no_more_args() refuses anything left after the options.
+ */
+int arg_error(const char *cmd, const char *opt, const char *arg, const char *why);
+int arg_ulong(const char *cmd, const char *opt, const char *arg, unsigned long min,
+	      unsigned long max, unsigned long *out);
+int no_more_args(const char *cmd, int argc, char **argv);
 /* Opens the pinned state, printing a precise error on failure. */
 int open_guard(struct cg_guard **g, unsigned flags);
 /* Loads a policy by name or path, printing its error on failure. */
 int load_policy(const char *name, struct cg_policy **p);
 /* Prints the counters of one cgroup (text or JSON). */
 void print_counters(struct json *j, struct cg_guard *g, __u64 cgid);
+/* One counter set ("  DIR pass N pkts ..." or "DIR": {pass: ...}). */
+void counters_text(const char *dir, const struct cg_counters *c);
+void counters_json(struct json *j, const char *dir,
+		   const struct cg_counters *c);
+/* Socket-filter counters per (uid, policy) (sfstats.c); 0 if none. */
+int print_sockfilter_stats(struct json *j, int quiet_if_none);
+/* doctor's unprivileged-workloads section (doctor_unpriv.c). */
+void doctor_unpriv(struct json *j);
 /* Prints the per-rule hits of a slot. */
 void print_rule_hits(struct json *j, struct cg_guard *g, __u32 slot,
 		     const char *source);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* cgguard stats [--cgroup PATH] */
+/* cgguard stats [--cgroup PATH] [--sockfilter] */
 #include <errno.h>
 #include <getopt.h>
 #include <string.h>
@@ -42,26 +42,37 @@ int do_stats(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "cgroup", required_argument, NULL, 'c' },
+		{ "sockfilter", no_argument, NULL, 's' },
 		COMMON_LONGOPTS, { 0 } };
 	struct stats_ctx c = {};
 	const char *cgpath = NULL;
 	struct cg_cgroup cg;
 	struct json j;
-	int opt, err;
+	int opt, err, sf = 0;
 
-	while ((opt = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:sjh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cgpath = optarg; break;
+		case 's': sf = 1; break;
 		case 'j': json_output = 1; break;
 		case 'h':
-			printf("Usage: %s stats [--cgroup PATH] [--json]\n\n"
+			printf("Usage: %s stats [--cgroup PATH] [--json]\n"
+			       "       %s stats --sockfilter [--json]\n\n"
 			       "Packets and bytes passed, dropped and audited "
 			       "per guarded cgroup and direction\n(GSO segments "
-			       "counted as packets), and per-rule hits.\n",
-			       prog_name);
+			       "counted as packets), and per-rule hits.  Text "
+			       "output ends with the\ncounters of the socket "
+			       "filters the daemon handed out, per uid and\n"
+			       "policy; --sockfilter shows only those.\n",
+			       prog_name, prog_name);
 			return 0;
 		default: return 2;
 		}
+	}
+	if (sf) {
+		if (json_output)
+			jw_init(&j, stdout);
+		return print_sockfilter_stats(json_output ? &j : NULL, 0) ? 1 : 0;
 	}
 	if (cgpath) {
 		cg_clearerr();
@@ -81,6 +92,8 @@ int do_stats(int argc, char **argv)
 	if (json_output)
 		jw_arr_end(&j);
 	cg_guard_close(c.g);
+	if (!err && !json_output && !c.only)
+		print_sockfilter_stats(NULL, 1);
 	if (!err && c.only && !c.found) {
 		fprintf(stderr, "%s: stats: cgroup %s is not guarded\n",
 			prog_name, cgpath);

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include "../bpf/loader.h"
 #include "../policy/policy.h"
+#include "unpriv.h"
 
 #define CGD_CONFIG		"/etc/cgguard/config.yaml"
 #define CGD_SOCKET		"/run/cgguard/cgguard.sock"
@@ -59,7 +60,10 @@ struct cgd_rule {
 #define CGD_SET_METRICS		(1u << 2)
 #define CGD_SET_INTERVAL	(1u << 3)
 #define CGD_SET_LOG_LEVEL	(1u << 4)
-#define CGD_SET_KILL_DENIED	(1u << 5)
+#define CGD_SET_USOCKET		(1u << 5)	/* unprivileged_socket */
+#define CGD_SET_UGROUP		(1u << 6)	/* unprivileged_group */
+#define CGD_SET_UNPRIV		(1u << 7)	/* unprivileged */
+#define CGD_SET_KILL_DENIED	(1u << 8)	/* kill_denied */
 
 struct cgd_config {
 	struct cgd_rule *rules;
@@ -71,12 +75,20 @@ struct cgd_config {
 	int log_level;
 	int kill_denied;		/* attach --kill-denied on every swap */
 	unsigned set;			/* CGD_SET_* given in the file */
+	struct cgd_unpriv_cfg up;	/* unprivileged callers (unpriv.h) */
 };
 
 /* Missing file: empty config, *missing = 1.  Errors: "file:line:col: ...". */
 int cgd_config_load(const char *path, struct cgd_config *c, int *missing,
 		    char *err, size_t errlen);
+/* The same from memory; @src names it in messages. */
+int cgd_config_parse(const char *src, const char *buf, size_t len, struct cgd_config *c,
+		     char *err, size_t errlen);
 void cgd_config_free(struct cgd_config *c);
+/* A policy directory that exists must be a directory: 0 or -errno with a message. */
+int cgd_policy_dir_check(const char *dir, char *err, size_t errlen);
+/* "off" or ADDR:PORT / [ADDR6]:PORT: 0, or -EINVAL with *why. */
+int cgd_metrics_addr_check(const char *s, const char **why);
 /* First rule whose glob matches @rel (relative, no leading '/'), or NULL. */
 const struct cgd_rule *cgd_rule_match(const struct cgd_config *c,
 				      const char *rel);
@@ -174,6 +186,8 @@ struct cgd {
 	size_t nw;
 
 	int epfd, sig_fd, timer_fd, ctl_fd;
+	struct cgd_usock *us;		/* unprivileged socket (unpriv.c) */
+	struct cgd_sf *sf;		/* socket filters (sockfilter.c) */
 	struct cgd_client cl[CGD_MAX_CLIENTS];
 	void *mhd;
 	int metrics_port;
@@ -222,6 +236,13 @@ int cgd_gc_queued(struct cgd *d);
 size_t cgd_bound_count(const struct cgd *d);
 
 /* control socket (ctlsock.c) */
+struct sockaddr_un;
+/* Removes a socket file left by a killed daemon; -EADDRINUSE if live. */
+int cgd_sock_clear_stale(const char *path, const struct sockaddr_un *sa,
+			 int type);
+/* One request line -> "status", "reload" or "list"; NULL with the reason in err.  Pure (the
+ * fuzz harness calls it). */
+const char *cgd_ctl_parse_request(const char *line, size_t len, char *err, size_t errlen);
 int cgd_ctl_open(struct cgd *d);
 void cgd_ctl_close(struct cgd *d);
 void cgd_ctl_accept(struct cgd *d);
@@ -255,6 +276,9 @@ void cgd_container_id(const char *path, char *buf, size_t len);
 /* epoll tags (data.u64) */
 enum { CGD_EV_SIG = 1, CGD_EV_TIMER, CGD_EV_POLDIR, CGD_EV_CGW, CGD_EV_CTL,
        CGD_EV_MHD, CGD_EV_CLIENT /* + index */ };
+/* The unprivileged socket's tags, above any CGD_EV_CLIENT + index. */
+#define CGD_EV_UCTL	0x10000
+#define CGD_EV_UCLIENT	0x10001		/* + index */
 int cgd_epoll_add(struct cgd *d, int fd, uint32_t events, uint64_t tag);
 
 #endif
