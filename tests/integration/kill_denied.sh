@@ -8,11 +8,7 @@
 # input changes nothing.
 . "$(dirname "$0")/../lib.sh"
 need_root
-STREAM=$TOP/.output/cgg_stream
-T=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; cleanup_all; rm -rf "$T"' EXIT
-cleanup_all
-setup_netns || { fail "netns setup"; finish; }
+begin_netns_test
 command -v nsenter >/dev/null || skip "nsenter (util-linux) missing"
 
 cat > "$T/old.yaml" <<'P'
@@ -37,8 +33,6 @@ CG=$(make_cg kd)
 OTHER=$(make_cg other)
 "$CGG" attach --cgroup "$CG" --policy "$T/old.yaml" || fail "attach old"
 
-in_ns_cg() { local cg=$1 ns=$2; shift 2; in_cg "$cg" ip netns exec "$ns" "$@"; }
-wait_ready() { for _ in $(seq 100); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.02; done; fail "$1 not ready"; }
 DUR=5000
 ip netns exec $NS_S "$STREAM" sink :: 7001 tcp > "$T/sink" & SINK=$!
 ip netns exec $NS_S "$STREAM" sink 0.0.0.0 7003 udp > "$T/usink" & USINK=$!

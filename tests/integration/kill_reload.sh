@@ -8,7 +8,6 @@
 need_root
 command -v jq >/dev/null || skip "needs jq"
 command -v nsenter >/dev/null || skip "nsenter (util-linux) missing"
-STREAM=$TOP/.output/cgg_stream
 T=$(mktemp -d)
 DPID=""
 SOCK=$T/run/cgguard.sock
@@ -36,7 +35,6 @@ grep -q 'bad.yaml:1:[0-9]*: kill_denied: true or false' "$T/o" || fail "bad kill
 for _ in $(seq 250); do "$CGG" list --json 2>/dev/null | jq -e 'any(.[]; .policy == "it-kr")' >/dev/null && break; sleep 0.02; done
 expect_eq "guarded by the daemon" "$("$CGG" list --json | jq -r '.[] | select(.policy == "it-kr") | .cgroup')" "${CG#$CG2}"
 
-wait_ready() { for _ in $(seq 100); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.02; done; fail "$1 not ready"; }
 ip netns exec $NS_S "$STREAM" sink :: 7001 tcp > "$T/sink" & SINK=$!
 wait_ready "$T/sink"
 in_cg "$CG" ip netns exec $NS_C "$STREAM" send 10.210.0.3 7001 tcp 6000 > "$T/d4" &

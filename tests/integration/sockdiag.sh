@@ -5,11 +5,7 @@
 # bystander's sockets are not listed; bad input gets a precise error.
 . "$(dirname "$0")/../lib.sh"
 need_root
-STREAM=$TOP/.output/cgg_stream
-T=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; cleanup_all; rm -rf "$T"' EXIT
-cleanup_all
-setup_netns || { fail "netns setup"; finish; }
+begin_netns_test
 command -v nsenter >/dev/null || skip "nsenter (util-linux) missing"
 
 cat > "$T/allow.yaml" <<'P'
@@ -22,9 +18,6 @@ SUB=$(make_cg top/sub)
 OTHER=$(make_cg other)
 "$CGG" attach --cgroup "$CG" --policy "$T/allow.yaml" || fail "attach"
 
-# in_ns_cg CGROUP NS CMD...: CMD in the cgroup, in namespace NS
-in_ns_cg() { local cg=$1 ns=$2; shift 2; in_cg "$cg" ip netns exec "$ns" "$@"; }
-wait_ready() { for _ in $(seq 100); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.02; done; fail "$1 not ready"; }
 
 ip netns exec $NS_S "$STREAM" sink 0.0.0.0 7001 tcp > "$T/s4" & wait_ready "$T/s4"
 ip netns exec $NS_S "$STREAM" sink :: 7002 tcp > "$T/s6" & wait_ready "$T/s6"
