@@ -20,6 +20,8 @@
  *                              (so a test can see whether it was
  *                              destroyed or merely failed); a send
  *                              blocked for 1 s fails with ETIMEDOUT
+ *   idle ADDR PORT tcp|udp MS  connect, send 1 KiB, then hold the socket
+ *                              idle for MS ms ("ready" once sent)
  *
  * Addresses are the tests' own namespaces' (IPv4 or IPv6).
  */
@@ -249,6 +251,24 @@ static int sender(const char *a, int port, int tcp, int ms, const char *src)
 	return 0;
 }
 
+static int idle(const char *a, int port, int tcp, int ms)
+{
+	struct sockaddr_storage ss;
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	static char buf[1024];
+	socklen_t sl;
+	int fd;
+
+	fd = sock_at(a, port, tcp ? SOCK_STREAM : SOCK_DGRAM, &ss, &sl);
+	if (connect(fd, (void *)&ss, sl) ||
+	    send(fd, buf, sizeof(buf), MSG_NOSIGNAL) < 0)
+		return fail_at(errno, 0);
+	printf("ready port=%d\n", local_port(fd));
+	fflush(stdout);
+	nanosleep(&ts, NULL);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGTERM, on_term);
@@ -259,7 +279,10 @@ int main(int argc, char **argv)
 	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "send"))
 		return sender(argv[2], atoi(argv[3]), !strcmp(argv[4], "tcp"),
 			      atoi(argv[5]), argc == 7 ? argv[6] : NULL);
+	if (argc == 6 && !strcmp(argv[1], "idle"))
+		return idle(argv[2], atoi(argv[3]), !strcmp(argv[4], "tcp"),
+			    atoi(argv[5]));
 	fprintf(stderr, "usage: cgg_stream sink ADDR PORT tcp|udp | "
-		"send ADDR PORT tcp|udp MS [SRC]\n");
+		"send ADDR PORT tcp|udp MS [SRC] | idle ADDR PORT tcp|udp MS\n");
 	return 2;
 }
