@@ -57,6 +57,7 @@ static const struct cmd {
 	{ "stats",   do_stats,   "per-cgroup and per-rule counters" },
 	{ "sockets", do_sockets, "a guarded cgroup's sockets and their verdicts" },
 	{ "run",     do_run,     "run a command in a new guarded cgroup" },
+	{ "sandbox", do_sandbox, "run a command restricted without privilege" },
 	{ "policy",  do_policy,  "policy tools: check FILE" },
 	{ "gc",      do_gc,      "forget guarded cgroups that were removed" },
 	{ "upgrade", do_upgrade, "run this build's programs on every guarded cgroup" },
