@@ -9,9 +9,10 @@ ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 LIBBPF_CFLAGS := $(shell pkg-config --cflags libbpf 2>/dev/null)
 LIBBPF_LIBS   := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf)
+LIBNL_CFLAGS  := $(shell pkg-config --cflags libnl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 CFLAGS    ?= -O2 -g
-CFLAGS    += -std=gnu11 -Wall -Wextra -I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS)
-LDLIBS    += $(LIBBPF_LIBS) -lelf -lz -lyaml
+CFLAGS    += -std=gnu11 -Wall -Wextra -I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS) $(LIBNL_CFLAGS)
+LDLIBS    += $(LIBBPF_LIBS) -lelf -lz -lyaml -lnl-3
 
 BPF_SRCS  := bpf/guard.bpf.c bpf/lsm.bpf.c bpf/sockfilter.bpf.c
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
@@ -21,6 +22,8 @@ LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/names.c policy/parse.c 
              policy/builtin.c policy/beneath.c policy/compile.c policy/lookup.c bpf/loader.c bpf/pindir.c \
              bpf/attach.c bpf/upgrade.c \
              bpf/probe.c bpf/sockfilter.c libcgguard/cgguard.c libcgguard/classic.c
+# Sockets of a guarded cgroup: sock_diag (libnl-3), verdicts, --kill-denied.
+LIB_SRCS  += cgroup/cgtree.c cgroup/sockdiag.c bpf/sockets.c
 # cgguard sandbox: Landlock, seccomp, the unprivileged socket's client
 SB_SRCS   := lib/ctlclient.c sandbox/plan.c sandbox/apply.c sandbox/delegate.c
 SB_OBJS   := $(patsubst %.c,$(OUTPUT)/%.o,$(SB_SRCS))
@@ -63,7 +66,7 @@ $(OUTPUT)/%.o: %.c $(SKELS) $(wildcard */*.h)
 # as cheap as /bin/true's (2.5 ms vs 3.9 ms here).  The daemon serves
 # metrics with its own bounded responder (daemon/http.c), no HTTP library.
 cgguard: $(CMD_OBJS) $(LIB_OBJS) $(SB_OBJS)
-	$(CC) $(CFLAGS) $^ -Wl,-Bstatic -lbpf -lelf -lz -lyaml -ljson-c -lseccomp \
+	$(CC) $(CFLAGS) $^ -Wl,-Bstatic -lbpf -lelf -lz -lyaml -ljson-c -lseccomp -lnl-3 \
 		-Wl,-Bdynamic -ldl -o $@
 
 $(OUTPUT)/tests/test_policy: tests/unit/test_policy.c $(LIB_OBJS) | $(OUTPUT)/tests
@@ -116,19 +119,23 @@ libcgguard: $(LIBCGG)
 $(OUTPUT)/cgg_sfcheck: tests/tools/cgg_sfcheck.c $(OUTPUT)/libcgguard.a | $(OUTPUT)
 	$(CC) -O2 -g -Wall -Wextra -Ilibcgguard $< $(OUTPUT)/libcgguard.a -lyaml -lbpf -o $@
 
+$(OUTPUT)/cgg_stream: tests/tools/cgg_stream.c tests/tools/sockaddr.h | $(OUTPUT)
+	$(CC) -O2 -g -Wall -Wextra $< -o $@
+
 TEST_DATA := $(OUTPUT)/tests/foreign.bpf.o $(OUTPUT)/cgg_traffic $(OUTPUT)/cgg_sfcheck \
              $(OUTPUT)/cgg_conn
+TEST_DATA += $(OUTPUT)/cgg_stream
 
 # libFuzzer harnesses (tests/fuzz/): everything they reach is rebuilt with clang,
 # ASan and UBSan into $(OUTPUT)/fuzz.  `make fuzz FUZZ_SECONDS=N` runs each for N s.
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS) -fno-omit-frame-pointer \
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS) $(LIBNL_CFLAGS) -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_NAMES := policy config ctl oci
 FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_LIB := $(patsubst %.c,$(OUTPUT)/fuzz/%.o,$(LIB_SRCS))
 FUZZ_DAEMON := $(patsubst %.c,$(OUTPUT)/fuzz/%.o,$(DAEMON_SRCS))
-FUZZ_LIBS := -lbpf -lelf -lz -lyaml -ljson-c -ldl
+FUZZ_LIBS := -lbpf -lelf -lz -lyaml -ljson-c -lnl-3 -ldl
 
 $(OUTPUT)/fuzz/%.o: %.c $(SKELS) $(wildcard */*.h)
 	@mkdir -p $(dir $@)

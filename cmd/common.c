@@ -244,9 +244,18 @@ void print_counters(struct json *j, struct cg_guard *g, __u64 cgid)
 	print_ops(j, g, cgid);
 }
 
+int load_slot_policy(const char *source, struct cg_policy **p)
+{
+	char e[CG_ERR_MAX];
+
+	if (!strncmp(source, "builtin:", 8))
+		source += 8;
+	return cg_policy_load(source, p, e, sizeof(e));
+}
+
 /* Text of counter @ctr, from the policy if it can still be loaded. */
-static void rule_text(const struct cg_policy *p, uint16_t ctr, char *buf,
-		      size_t len)
+void format_rule_counter(const struct cg_policy *p, uint16_t ctr, char *buf,
+			 size_t len)
 {
 	size_t idx = 0;
 	int dir = 0, r;
@@ -297,7 +306,7 @@ void print_rule_hits(struct json *j, struct cg_guard *g, __u32 slot,
 
 		if (!hits[i] && !(dflt && p))
 			continue;
-		rule_text(p, i, txt, sizeof(txt));
+		format_rule_counter(p, i, txt, sizeof(txt));
 		if (j) {
 			jw_obj_start(j);
 			jw_ku64(j, "counter", i);

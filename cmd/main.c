@@ -55,6 +55,7 @@ static const struct cmd {
 	{ "detach",  do_detach,  "remove cgguard's links from a cgroup" },
 	{ "list",    do_list,    "guarded cgroups: requested vs enforced" },
 	{ "stats",   do_stats,   "per-cgroup and per-rule counters" },
+	{ "sockets", do_sockets, "a guarded cgroup's sockets and their verdicts" },
 	{ "run",     do_run,     "run a command in a new guarded cgroup" },
 	{ "sandbox", do_sandbox, "run a command restricted without privilege" },
 	{ "policy",  do_policy,  "policy tools: check FILE" },

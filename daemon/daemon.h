@@ -66,6 +66,7 @@ struct cgd_rule {
 #define CGD_SET_USOCKET		(1u << 5)	/* unprivileged_socket */
 #define CGD_SET_UGROUP		(1u << 6)	/* unprivileged_group */
 #define CGD_SET_UNPRIV		(1u << 7)	/* unprivileged */
+#define CGD_SET_KILL_DENIED	(1u << 8)	/* kill_denied */
 
 struct cgd_config {
 	struct cgd_rule *rules;
@@ -75,6 +76,7 @@ struct cgd_config {
 	char metrics[128];
 	int interval_s;
 	int log_level;
+	int kill_denied;		/* attach --kill-denied on every swap */
 	unsigned set;			/* CGD_SET_* given in the file */
 	struct cgd_unpriv_cfg up;	/* unprivileged callers (unpriv.h) */
 };
