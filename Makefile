@@ -19,14 +19,15 @@ SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/parse.c policy/yamltree.c lib/jsonparse.c \
              policy/builtin.c policy/compile.c bpf/loader.c bpf/attach.c bpf/upgrade.c \
-             bpf/probe.c
+             bpf/probe.c bpf/evmaps.c \
+             events/decode.c events/reader.c events/explain.c
 DAEMON_SRCS := $(wildcard daemon/*.c)
 CMD_SRCS  := $(wildcard cmd/*.c)
 LIB_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 CMD_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(CMD_SRCS) $(DAEMON_SRCS))
 
 TEST_BINS := $(OUTPUT)/tests/test_policy $(OUTPUT)/tests/test_compile \
-             $(OUTPUT)/tests/test_verdict
+             $(OUTPUT)/tests/test_verdict $(OUTPUT)/tests/test_explain
 BENCH_BINS := $(OUTPUT)/bench/bench_prog
 
 .SECONDARY:
@@ -42,7 +43,7 @@ $(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/bench:
 $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/cgguard_abi.h bpf/maps.bpf.h bpf/verdict.bpf.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/cgguard_abi.h bpf/events_abi.h bpf/maps.bpf.h bpf/events.bpf.h bpf/verdict.bpf.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) \
 		-I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS) -c $< -o $@
 
@@ -67,6 +68,8 @@ $(OUTPUT)/tests/test_compile: tests/unit/test_compile.c $(LIB_OBJS) | $(OUTPUT)/
 	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
 $(OUTPUT)/tests/test_verdict: tests/bpf/test_verdict.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+$(OUTPUT)/tests/test_explain: tests/bpf/test_explain.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 $(OUTPUT)/bench/bench_prog: bench/bench_prog.c $(LIB_OBJS) | $(OUTPUT)/bench
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 

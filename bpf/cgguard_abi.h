@@ -13,7 +13,7 @@
 #include <linux/types.h>
 #endif
 
-#define CG_ABI_VERSION		3
+#define CG_ABI_VERSION		4
 
 /* cgroup_skb return values. */
 #define CG_SKB_DROP		0
@@ -110,6 +110,7 @@ struct cg_lpm_val {
 struct cg_binding {
 	__u32 slot;		/* 0 until user space binds the cgroup */
 	__u32 gen;		/* bumped on every policy swap */
+	__u64 cgid;		/* the attached cgroup (events, rule hits) */
 };
 
 /* sock_create / bind / LSM verdicts, per slot (array map cg_sockcfg). */
@@ -192,5 +193,7 @@ struct cg_info {
 	__u64 degraded;		/* attaches applied without a wanted layer */
 	__u64 build;		/* hash of the BPF objects that were loaded */
 };
+
+#include "events_abi.h"
 
 #endif

@@ -31,6 +31,7 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #include "maps.bpf.h"
+#include "events.bpf.h"
 #include "verdict.bpf.h"
 
 #define MAX_DIRECT_OFF	512	/* bounds the verifier's view of offsets */
@@ -169,6 +170,8 @@ static __always_inline int guard_skb(struct __sk_buff *skb, int dir)
 	res = result_of(vd.action, vd.flags & CG_F_AUDIT);
 	count_storage(res, segs, skb->len, !p.parsed);
 	count_rule(slot, vd.rule, segs);
+	if (res != CG_RES_PASS)
+		cg_ev_skb(skb, dir, slot, vd.rule, res);
 	return res == CG_RES_DROP ? CG_SKB_DROP : CG_SKB_PASS;
 }
 
@@ -187,7 +190,8 @@ int cg_ingress(struct __sk_buff *skb)
 /* ---- socket layer ------------------------------------------------------ */
 
 /* connect()/sendmsg(): judged by the egress rules, EPERM at the syscall. */
-static __always_inline int guard_addr(struct bpf_sock_addr *ctx, int v6)
+static __always_inline int guard_addr(struct bpf_sock_addr *ctx, int v6,
+				      int layer)
 {
 	__u32 slot = bound_slot();
 	struct verdict vd;
@@ -210,31 +214,33 @@ static __always_inline int guard_addr(struct bpf_sock_addr *ctx, int v6)
 	res = result_of(vd.action, vd.flags & CG_F_AUDIT);
 	count_storage(res, 1, 0, 0);
 	count_rule(slot, vd.rule, 1);
+	if (res != CG_RES_PASS)
+		cg_ev_addr(ctx, layer, slot, &p.key, p.port, vd.rule, res);
 	return res == CG_RES_DROP ? CG_SOCK_DENY : CG_SOCK_ALLOW;
 }
 
 SEC("cgroup/connect4")
 int cg_connect4(struct bpf_sock_addr *ctx)
 {
-	return guard_addr(ctx, 0);
+	return guard_addr(ctx, 0, CG_EVL_CONNECT);
 }
 
 SEC("cgroup/connect6")
 int cg_connect6(struct bpf_sock_addr *ctx)
 {
-	return guard_addr(ctx, 1);
+	return guard_addr(ctx, 1, CG_EVL_CONNECT);
 }
 
 SEC("cgroup/sendmsg4")
 int cg_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return guard_addr(ctx, 0);
+	return guard_addr(ctx, 0, CG_EVL_SENDMSG);
 }
 
 SEC("cgroup/sendmsg6")
 int cg_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	return guard_addr(ctx, 1);
+	return guard_addr(ctx, 1, CG_EVL_SENDMSG);
 }
 
 /* Slot 0 and a missing entry both read as all-zero: allow.  That is
@@ -252,33 +258,43 @@ static __always_inline int sock_verdict(__u8 action, const struct cg_sockcfg *c)
 	return res == CG_RES_DROP ? CG_SOCK_DENY : CG_SOCK_ALLOW;
 }
 
-static __always_inline int guard_bind(struct bpf_sock_addr *ctx)
+static __always_inline int guard_bind(struct bpf_sock_addr *ctx, int v6)
 {
-	const struct cg_sockcfg *c = sockcfg(bound_slot());
+	__u32 slot = bound_slot();
+	const struct cg_sockcfg *c = sockcfg(slot);
+	__u8 act;
 
 	if (!c)
 		return CG_SOCK_ALLOW;
-	return sock_verdict(judge_bind(c, bpf_ntohs((__u16)ctx->user_port)), c);
+	act = judge_bind(c, bpf_ntohs((__u16)ctx->user_port));
+	if (act != CG_ACT_ALLOW_V)
+		cg_ev_bind(ctx, v6, slot, result_of(act, c->flags & CG_SF_AUDIT));
+	return sock_verdict(act, c);
 }
 
 SEC("cgroup/bind4")
 int cg_bind4(struct bpf_sock_addr *ctx)
 {
-	return guard_bind(ctx);
+	return guard_bind(ctx, 0);
 }
 
 SEC("cgroup/bind6")
 int cg_bind6(struct bpf_sock_addr *ctx)
 {
-	return guard_bind(ctx);
+	return guard_bind(ctx, 1);
 }
 
 SEC("cgroup/sock_create")
 int cg_sock_create(struct bpf_sock *sk)
 {
-	const struct cg_sockcfg *c = sockcfg(bound_slot());
+	__u32 slot = bound_slot();
+	const struct cg_sockcfg *c = sockcfg(slot);
+	__u8 act;
 
 	if (!c)
 		return CG_SOCK_ALLOW;
-	return sock_verdict(judge_create(c, sk->family, sk->type), c);
+	act = judge_create(c, sk->family, sk->type);
+	if (act != CG_ACT_ALLOW_V)
+		cg_ev_create(sk, slot, result_of(act, c->flags & CG_SF_AUDIT));
+	return sock_verdict(act, c);
 }

@@ -63,6 +63,10 @@ const char *const cg_map_names[CG_MAP_MAX] = {
 	[CG_MAP_INFO] = "cg_info",
 	[CG_MAP_SOCKCFG] = "cg_sockcfg",
 	[CG_MAP_LSM_COUNTS] = "cg_lsm_counts",
+	[CG_MAP_EVENTS] = "cg_events",
+	[CG_MAP_EVCFG] = "cg_evcfg",
+	[CG_MAP_EVSTATE] = "cg_evstate",
+	[CG_MAP_CGRULE_HITS] = "cg_cgrule_hits",
 };
 
 int bpf_err(int err, const char *what)
@@ -751,6 +755,11 @@ int claim_slot(struct cg_guard *g, __u32 slot, const struct cg_compiled *c,
 		err = -errno;
 		cg_slot_clear(g->map_fd[CG_MAP_LPM], slot);
 		return bpf_err(err, "writing socket-layer config");
+	}
+	err = cg_evcfg_write(g, slot, p);
+	if (err) {
+		cg_slot_clear(g->map_fd[CG_MAP_LPM], slot);
+		return err;
 	}
 	if (bpf_map_update_elem(g->map_fd[CG_MAP_SLOTS], &slot, &m, BPF_ANY)) {
 		err = -errno;

@@ -111,7 +111,9 @@ static __always_inline int result_of(__u8 action, int audit)
 	return audit ? CG_RES_AUDIT : CG_RES_DROP;
 }
 
-static __always_inline void count_rule(__u32 slot, __u16 rule, __u32 n)
+/* Per-policy hits (cg_rule_hits) and hits of guarded cgroup @cgid. */
+static __always_inline void count_rule_in(__u64 cgid, __u32 slot, __u16 rule,
+					  __u32 n)
 {
 	__u32 idx;
 	__u64 *hits;
@@ -122,6 +124,13 @@ static __always_inline void count_rule(__u32 slot, __u16 rule, __u32 n)
 	hits = bpf_map_lookup_elem(&cg_rule_hits, &idx);
 	if (hits)
 		*hits += n;
+	count_rule_cg(cgid, slot, rule, n);
+}
+
+/* Cgroup programs: the attachment's own cgroup counts the hit. */
+static __always_inline void count_rule(__u32 slot, __u16 rule, __u32 n)
+{
+	count_rule_in(ev_binding()->cgid, slot, rule, n);
 }
 
 /* Counts into the per-CPU storage of the running attachment. */

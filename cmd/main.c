@@ -55,6 +55,8 @@ static const struct cmd {
 	{ "detach",  do_detach,  "remove cgguard's links from a cgroup" },
 	{ "list",    do_list,    "guarded cgroups: requested vs enforced" },
 	{ "stats",   do_stats,   "per-cgroup and per-rule counters" },
+	{ "monitor", do_monitor, "stream an event for every denial" },
+	{ "explain", do_explain, "which rule decides a connection, and why" },
 	{ "run",     do_run,     "run a command in a new guarded cgroup" },
 	{ "policy",  do_policy,  "policy tools: check FILE" },
 	{ "gc",      do_gc,      "forget guarded cgroups that were removed" },

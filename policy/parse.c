@@ -646,6 +646,53 @@ static int parse_sockets(struct pctx *c, const struct ynode *n, struct cg_socket
 	return val[2] ? parse_bind(c, val[2], s) : 0;
 }
 
+/* A decimal count 1..CG_EV_LIMIT (events.rate, events.burst). */
+#define CG_EV_LIMIT	1000000
+static int parse_ev_count(struct pctx *c, const struct ynode *n, const char *key,
+			  uint32_t *out)
+{
+	char t[SHOW_MAX];
+	uint64_t v = 0;
+	uint32_t i;
+
+	if (n->type != YNODE_SCALAR || !n->len || n->len > 7 || n->u.s[0] == '0')
+		goto bad;
+	for (i = 0; i < n->len; i++) {
+		if (n->u.s[i] < '0' || n->u.s[i] > '9')
+			goto bad;
+		v = v * 10 + (n->u.s[i] - '0');
+	}
+	if (v <= CG_EV_LIMIT) {
+		*out = (uint32_t)v;
+		return 0;
+	}
+bad:
+	return perr(c, n, "events.%s must be a whole number from 1 to %d, not '%s'", key,
+		    CG_EV_LIMIT, n->type == YNODE_SCALAR ? show(n, t) : kind(n));
+}
+
+/* events: off | { rate: N, burst: N } */
+static int parse_events(struct pctx *c, const struct ynode *n, struct cg_events_cfg *e)
+{
+	static const char *const keys[] = { "rate", "burst", NULL };
+	static const struct keyset ks = { "in 'events'", keys, NULL, NULL };
+	fields_t key = { 0 }, val = { 0 };
+	int rc;
+
+	if (n->type == YNODE_SCALAR && sc_is(n, "off")) {
+		e->off = 1;
+		return 0;
+	}
+	if (n->type != YNODE_MAPPING)
+		return perr(c, n, "'events' must be 'off' or a mapping { rate: N, burst: N }");
+	rc = collect(c, n, &ks, key, val);
+	if (!rc && val[0])
+		rc = parse_ev_count(c, val[0], "rate", &e->rate);
+	if (!rc && val[1])
+		rc = parse_ev_count(c, val[1], "burst", &e->burst);
+	return rc;
+}
+
 /* The name ends up in paths, map names and logs: keep it boring. */
 static int parse_name(struct pctx *c, const struct ynode *n, char *out)
 {
@@ -671,9 +718,9 @@ static int parse_name(struct pctx *c, const struct ynode *n, char *out)
 	return 0;
 }
 
-enum { TK_POLICY, TK_MODE, TK_VIOL, TK_EGRESS, TK_INGRESS, TK_SOCKETS };
+enum { TK_POLICY, TK_MODE, TK_VIOL, TK_EGRESS, TK_INGRESS, TK_SOCKETS, TK_EVENTS };
 static const char *const top_keys[] = {
-	"policy", "mode", "on_violation", "egress", "ingress", "sockets", NULL,
+	"policy", "mode", "on_violation", "egress", "ingress", "sockets", "events", NULL,
 };
 static const struct keyset top_ks = { "at top level", top_keys, NULL, NULL };
 
@@ -709,6 +756,8 @@ static int parse_root(struct pctx *c, const struct ynode *root, struct cg_policy
 		rc = parse_direction(c, val[TK_INGRESS], CG_DIR_INGRESS, &p->dir[CG_DIR_INGRESS]);
 	if (!rc && val[TK_SOCKETS])
 		rc = parse_sockets(c, val[TK_SOCKETS], &p->sockets);
+	if (!rc && val[TK_EVENTS])
+		rc = parse_events(c, val[TK_EVENTS], &p->events);
 	return rc;
 }
 
@@ -723,6 +772,8 @@ static int build(struct pctx *c, struct cg_policy **out)
 	if (!p)
 		return -ENOMEM;
 	p->sockets.raw = -1;
+	p->events.rate = CG_EVENTS_RATE_DEFAULT;
+	p->events.burst = CG_EVENTS_BURST_DEFAULT;
 	memcpy(p->source, c->src, strnlen(c->src, sizeof(p->source) - 1));
 	rc = parse_root(c, c->t->root, p);
 	if (rc) {

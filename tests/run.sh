@@ -39,7 +39,8 @@ for tier in $tiers; do
 		run_one unit/policy $O/test_policy
 		run_one unit/compile $O/test_compile ;;
 	bpf)
-		run_one bpf/verdict $O/test_verdict ;;
+		run_one bpf/verdict $O/test_verdict
+		run_one bpf/explain $O/test_explain ;;
 	integration)
 		for t in tests/integration/*.sh; do
 			run_one "integration/$(basename "$t" .sh)" "$t"
