@@ -486,6 +486,12 @@ fail:
 	return err;
 }
 
+void cg_guard_unlock(struct cg_guard *g)
+{
+	if (g->lock_fd >= 0)
+		flock(g->lock_fd, LOCK_UN);
+}
+
 void cg_guard_close(struct cg_guard *g)
 {
 	if (!g)

@@ -83,6 +83,9 @@ struct cg_guard {
 
 int cg_guard_open(struct cg_guard **out, unsigned flags);
 void cg_guard_close(struct cg_guard *g);
+/* Drops the pin-root lock but keeps the fds: for long-running readers
+ * (monitor), which must not hold off attaches. */
+void cg_guard_unlock(struct cg_guard *g);
 
 /* Attach flags. */
 #define CG_ATTACH_FAIL_OPEN	(1u << 0)	/* apply without missing layers */

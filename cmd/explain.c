@@ -88,7 +88,6 @@ static void print(const struct cg_policy *p, const struct cg_tuple *t,
 	jw_kstr(&j, "direction", t->dir == CG_DIR_INGRESS ? "ingress" : "egress");
 	jw_kbool(&j, "source_changed", stale);
 	jw_obj_end(&j);
-	putchar('\n');
 }
 
 static int explain(const char *policy, const char *cgpath, struct cg_tuple *t)

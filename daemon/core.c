@@ -39,7 +39,7 @@ void cgd_init(struct cgd *d)
 	for (i = 0; i < CGD_MAX_CLIENTS; i++)
 		d->cl[i].fd = -1;
 	d->pol_ifd = d->pol_wd = d->cg_ifd = -1;
-	d->epfd = d->sig_fd = d->timer_fd = d->ctl_fd = -1;
+	d->epfd = d->sig_fd = d->timer_fd = d->ctl_fd = d->ev_fd = -1;
 	snprintf(d->config_path, sizeof(d->config_path), "%s", CGD_CONFIG);
 	snprintf(d->policy_dir, sizeof(d->policy_dir), "%s", CG_POLICY_DIR);
 	snprintf(d->socket_path, sizeof(d->socket_path), "%s", CGD_SOCKET);
@@ -222,6 +222,7 @@ static void on_timer(struct cgd *d)
 
 	if (read(d->timer_fd, &ticks, sizeof(ticks)) < 0)
 		return;
+	cgd_events_refresh(d);
 	/* Picks up a ConfigMap update (a symlink swap) without inotify. */
 	if (config_changed(d)) {
 		cgd_reload(d, "config file changed", 0);
@@ -261,6 +262,7 @@ static void dispatch(struct cgd *d, uint64_t tag, uint32_t events)
 		break;
 	case CGD_EV_CTL: cgd_ctl_accept(d); break;
 	case CGD_EV_MHD: cgd_metrics_run(d); break;
+	case CGD_EV_EVENTS: cgd_events_read(d); break;
 	default:
 		cgd_ctl_event(d, (int)(tag - CGD_EV_CLIENT), events);
 	}
@@ -271,14 +273,18 @@ static void do_pending(struct cgd *d)
 	if (d->need_full) {
 		cgd_clear_paths(&d->delcg, &d->ndelcg);	/* covered */
 		cgd_reconcile_full(d, "change");
+		cgd_events_refresh(d);
 		return;
 	}
 	if (d->need_gc)
 		cgd_gc(d);
 	if (d->ndelcg)
 		cgd_gc_queued(d);
-	if (d->nnewcg)
+	if (d->nnewcg) {
 		cgd_reconcile_queued(d);
+		if (!d->ev_map_id)	/* the first attach pins the state */
+			cgd_events_refresh(d);
+	}
 }
 
 int cgd_run(struct cgd *d)
@@ -355,6 +361,7 @@ int cgd_setup(struct cgd *d)
 	if (err)
 		return err;
 	cgd_reconcile_full(d, "start");
+	cgd_events_refresh(d);
 	if (d->mhd)
 		snprintf(m, sizeof(m), "http://%.*s:%d/metrics",
 			 (int)(strrchr(d->metrics_addr, ':') - d->metrics_addr),
@@ -368,6 +375,7 @@ int cgd_setup(struct cgd *d)
 
 void cgd_teardown(struct cgd *d)
 {
+	cgd_events_close(d);
 	cgd_ctl_close(d);
 	cgd_metrics_stop(d);
 	cgd_cgw_close(d);

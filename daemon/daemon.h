@@ -129,6 +129,8 @@ struct cgd_watch {
 	char *rel;			/* "" for the root */
 };
 
+struct cg_evreader;
+
 struct cgd_client {
 	int fd;				/* -1: free */
 	char in[CGD_LINE_MAX];
@@ -136,6 +138,8 @@ struct cgd_client {
 	char *out;
 	size_t outlen, outoff;
 	int closing;			/* close once out is flushed */
+	int monitor;			/* streams events (events.c) */
+	uint64_t mon_dropped;		/* events it missed, not yet told */
 };
 
 struct cgd_reconcile_stats {
@@ -172,6 +176,10 @@ struct cgd {
 	size_t nw;
 
 	int epfd, sig_fd, timer_fd, ctl_fd;
+	struct cg_evreader *evr;	/* event ring buffer reader */
+	int ev_fd;
+	uint32_t ev_map_id;
+	uint64_t ev_read;		/* events relayed to monitors */
 	struct cgd_client cl[CGD_MAX_CLIENTS];
 	void *mhd;
 	int metrics_port;
@@ -224,8 +232,16 @@ int cgd_ctl_open(struct cgd *d);
 void cgd_ctl_close(struct cgd *d);
 void cgd_ctl_accept(struct cgd *d);
 void cgd_ctl_event(struct cgd *d, int idx, uint32_t events);
+/* Queues @len bytes to client @idx (events.c). */
+void cgd_ctl_send(struct cgd *d, int idx, const char *buf, size_t len);
 /* Whole reload: config, policies, reconcile.  Used by SIGHUP and ctl. */
 int cgd_reload(struct cgd *d, const char *why, int force);
+
+/* event fan-out to monitors (events.c) */
+void cgd_events_refresh(struct cgd *d);
+void cgd_events_read(struct cgd *d);
+void cgd_events_close(struct cgd *d);
+void cgd_events_subscribe(struct cgd *d, struct cgd_client *c, FILE *out);
 
 /* metrics (metrics.c) */
 int cgd_metrics_start(struct cgd *d);
@@ -252,7 +268,7 @@ void cgd_container_id(const char *path, char *buf, size_t len);
 
 /* epoll tags (data.u64) */
 enum { CGD_EV_SIG = 1, CGD_EV_TIMER, CGD_EV_POLDIR, CGD_EV_CGW, CGD_EV_CTL,
-       CGD_EV_MHD, CGD_EV_CLIENT /* + index */ };
+       CGD_EV_MHD, CGD_EV_EVENTS, CGD_EV_CLIENT /* + index */ };
 int cgd_epoll_add(struct cgd *d, int fd, uint32_t events, uint64_t tag);
 
 #endif

@@ -49,6 +49,12 @@ void cg_evinfo_text(FILE *f, const struct cg_evinfo *i);
 void cg_rule_counter_text(const struct cg_policy *p, unsigned ctr,
 			  char *buf, size_t len);
 
+/* Event bytes as lowercase hex and back (the daemon relays raw events to
+ * monitors, which decode them like a direct reader). */
+#define CG_EV_HEX_MAX	(2 * 256 + 1)
+int cg_ev_hex(const void *e, size_t len, char *buf, size_t buflen);
+int cg_ev_unhex(const char *hex, void *e, size_t max, size_t *len);
+
 /* ---- filtering ----------------------------------------------------------- */
 
 #define CG_EVSEL_DROP	(1u << 0)	/* drops and kills */
@@ -72,7 +78,7 @@ struct cg_evreader;
  * monitors read through its control socket instead).
  */
 #define CG_EV_READER_LOCK	"/run/lock/cgguard-events.lock"
-int cg_evreader_open(struct cg_guard *g, cg_ev_cb cb, void *ctx,
+int cg_evreader_open(int map_fd, cg_ev_cb cb, void *ctx,
 		     struct cg_evreader **out);
 /* Reads what is there, waiting up to @timeout_ms; returns the number of
  * events handled or -errno (-EINTR on a signal). */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/file.h>
 #include <bpf/libbpf.h>
@@ -23,7 +24,7 @@ static int on_sample(void *ctx, void *data, size_t len)
 	return r->cb(r->ctx, data, len);
 }
 
-int cg_evreader_open(struct cg_guard *g, cg_ev_cb cb, void *ctx,
+int cg_evreader_open(int map_fd, cg_ev_cb cb, void *ctx,
 		     struct cg_evreader **out)
 {
 	struct cg_evreader *r = calloc(1, sizeof(*r));
@@ -48,7 +49,7 @@ int cg_evreader_open(struct cg_guard *g, cg_ev_cb cb, void *ctx,
 				CG_EV_READER_LOCK);
 		goto fail;
 	}
-	r->rb = ring_buffer__new(g->map_fd[CG_MAP_EVENTS], on_sample, r, NULL);
+	r->rb = ring_buffer__new(map_fd, on_sample, r, NULL);
 	if (!r->rb) {
 		err = cg_seterr(-errno, "cannot map the event ring buffer: %m");
 		goto fail;
@@ -83,4 +84,44 @@ void cg_evreader_close(struct cg_evreader *r)
 	if (r->lock_fd >= 0)
 		close(r->lock_fd);
 	free(r);
+}
+
+int cg_ev_hex(const void *e, size_t len, char *buf, size_t buflen)
+{
+	static const char hx[] = "0123456789abcdef";
+	const unsigned char *b = e;
+	size_t i;
+
+	if (2 * len + 1 > buflen)
+		return -ENOSPC;
+	for (i = 0; i < len; i++) {
+		buf[2 * i] = hx[b[i] >> 4];
+		buf[2 * i + 1] = hx[b[i] & 15];
+	}
+	buf[2 * len] = 0;
+	return 0;
+}
+
+static int nibble(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ?
+	       c - 'a' + 10 : -1;
+}
+
+int cg_ev_unhex(const char *hex, void *e, size_t max, size_t *len)
+{
+	unsigned char *b = e;
+	size_t n = strlen(hex), i;
+
+	if (n % 2 || n / 2 > max)
+		return -EBADMSG;
+	for (i = 0; i < n / 2; i++) {
+		int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EBADMSG;
+		b[i] = hi << 4 | lo;
+	}
+	*len = n / 2;
+	return 0;
 }

@@ -285,7 +285,7 @@ static void check_policy(int n)
 		struct cg_explanation x;
 		struct cg_tuple t;
 		uint32_t ret = 99;
-		int ctr, rc;
+		int ctr = -1, rc;
 		const char *want;
 
 		rand_tuple(&t);
