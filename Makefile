@@ -17,8 +17,8 @@ BPF_SRCS  := bpf/guard.bpf.c bpf/lsm.bpf.c
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
-LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/parse.c policy/yamltree.c lib/jsonparse.c \
-             policy/builtin.c policy/compile.c bpf/loader.c bpf/attach.c bpf/upgrade.c \
+LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/names.c policy/parse.c lib/yamlread.c lib/bigalloc.c lib/args.c lib/jsonparse.c \
+             policy/builtin.c policy/compile.c policy/lookup.c bpf/loader.c bpf/attach.c bpf/upgrade.c \
              bpf/probe.c bpf/evmaps.c \
              events/decode.c events/reader.c events/explain.c
 DAEMON_SRCS := $(wildcard daemon/*.c)
@@ -31,7 +31,7 @@ TEST_BINS := $(OUTPUT)/tests/test_policy $(OUTPUT)/tests/test_compile \
 BENCH_BINS := $(OUTPUT)/bench/bench_prog
 
 .SECONDARY:
-.PHONY: all clean deps test test-build test-unit test-integration bench install demo
+.PHONY: all clean deps test test-build test-unit test-integration bench install demo fuzz fuzz-build
 all: cgguard
 
 deps:
@@ -80,13 +80,38 @@ $(OUTPUT)/cgg_traffic: tests/tools/cgg_traffic.c | $(OUTPUT)
 
 TEST_DATA := $(OUTPUT)/tests/foreign.bpf.o $(OUTPUT)/cgg_traffic
 
+# libFuzzer harnesses (tests/fuzz/): everything they reach is rebuilt with clang,
+# ASan and UBSan into $(OUTPUT)/fuzz.  `make fuzz FUZZ_SECONDS=N` runs each for N s.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS) -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_NAMES := policy config ctl oci
+FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
+FUZZ_LIB := $(patsubst %.c,$(OUTPUT)/fuzz/%.o,$(LIB_SRCS))
+FUZZ_DAEMON := $(patsubst %.c,$(OUTPUT)/fuzz/%.o,$(DAEMON_SRCS))
+FUZZ_LIBS := -lbpf -lelf -lz -lyaml -ljson-c -ldl
+
+$(OUTPUT)/fuzz/%.o: %.c $(SKELS) $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(OUTPUT)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(FUZZ_LIB)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(FUZZ_LIBS) -o $@
+$(OUTPUT)/fuzz/fuzz_config $(OUTPUT)/fuzz/fuzz_ctl: $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(FUZZ_DAEMON)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(FUZZ_LIBS) -o $@
+$(OUTPUT)/fuzz/fuzz_oci: tests/fuzz/fuzz_oci.c cmd/oci_hook.c $(FUZZ_LIB) $(OUTPUT)/fuzz/cmd/common.o
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(filter-out cmd/oci_hook.c,$^) $(FUZZ_LIBS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	./tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 # The README's commands: each installs what it needs first.
 test:
 	./tests/deps.sh
 	$(MAKE) test-build
 	./tests/run.sh
 
-test-build: cgguard $(TEST_BINS) $(TEST_DATA)
+test-build: cgguard $(TEST_BINS) $(TEST_DATA) $(FUZZ_BINS)
 
 test-unit: $(TEST_BINS)
 	./tests/run.sh unit

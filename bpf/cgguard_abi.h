@@ -13,7 +13,7 @@
 #include <linux/types.h>
 #endif
 
-#define CG_ABI_VERSION		4
+#define CG_ABI_VERSION		5
 
 /* cgroup_skb return values. */
 #define CG_SKB_DROP		0
@@ -59,8 +59,13 @@
 
 #define CG_LPM_MAX_ENTRIES	(1u << 20)
 
-/* Port/protocol ranges per LPM entry (the compiler refuses more). */
+/*
+ * Port/protocol ranges kept inline in an LPM entry.  An entry needing more
+ * ranges keeps them all in the port table cg_ports instead (nranges ==
+ * CG_RANGES_IN_TABLE): one more LPM lookup, whatever the number of ports.
+ */
 #define CG_MAX_RANGES		12
+#define CG_RANGES_IN_TABLE	0xff
 
 /* Protocol values in ranges: IP protocol numbers; ICMP means 1 or 58. */
 #define CG_P_ICMP		1
@@ -101,16 +106,107 @@ struct cg_lpm_val {
 	__u16 rule;
 	__u8 action;
 	__u8 flags;
-	__u8 nranges;
+	__u8 nranges;		/* or CG_RANGES_IN_TABLE */
 	__u8 pad[3];
+	__u32 table;		/* CG_RANGES_IN_TABLE: cg_port_key.table */
 	struct cg_range r[CG_MAX_RANGES];
 };
 
-/* Shared cgroup storage, one per (attached cgroup, attach type). */
+/*
+ * Port tables (LPM trie cg_ports): key {table, proto, port} with the port
+ * big-endian, so a port range splits into at most 2*16 prefixes and a
+ * lookup costs the same for 13 ports or 60,000.  table = slot <<
+ * CG_TABLE_SLOT_SHIFT | index of the table within the compiled policy.
+ * A miss means no range of that entry holds the port: the entry's own
+ * (action, rule) decides, exactly as after an inline scan.
+ */
+#define CG_PORT_HDR_BITS	40	/* table (32) + proto (8) */
+#define CG_TABLE_SLOT_SHIFT	20
+#define CG_PORT_MAX_ENTRIES	(1u << 20)
+struct cg_port_key {
+	__u32 prefixlen;	/* CG_PORT_HDR_BITS + port prefix length */
+	__u32 table;
+	__u8 proto;
+	__u8 port[2];		/* network byte order */
+	__u8 pad;
+};
+
+struct cg_port_val {
+	__u16 rule;
+	__u8 action;
+	__u8 pad;
+};
+
+/*
+ * Shared cgroup storage, one per (attached cgroup, attach type).  gen is
+ * unique per bind (cg_info.last_gen + 1, never 0), the same for every hook
+ * of one cgroup bound together: it names "this policy on this attachment",
+ * which is what a socket's cached verdict is tagged with.
+ */
 struct cg_binding {
 	__u32 slot;		/* 0 until user space binds the cgroup */
-	__u32 gen;		/* bumped on every policy swap */
+	__u32 gen;		/* changes on every bind or policy swap */
 	__u64 cgid;		/* the attached cgroup (events, rule hits) */
+};
+
+/*
+ * Per-socket verdict cache: BPF_MAP_TYPE_SK_STORAGE "cg_sk", pinned at
+ * map/cg_sk, created with BPF_F_CLONE (an accepted socket starts with a
+ * copy of its listener's value, so it knows it was opened inbound).
+ * sock_diag returns it with INET_DIAG_REQ_SK_BPF_STORAGES.
+ *
+ * A connection (TCP, connected UDP) is judged once, in the direction it
+ * was opened; v[] holds that verdict per guarded attachment the socket
+ * passes (nested guarded cgroups: one each), tagged with the binding
+ * generation.  A packet whose attachment's gen is not in v[] (socket
+ * older than the attach, or policy swapped since) is judged again.
+ * Unconnected UDP remembers peers in peer[]: a datagram from a peer this
+ * socket exchanged an allowed datagram with in the last CG_SK_PEER_TTL_S
+ * seconds is part of that exchange (a reply, or the answer to one).
+ */
+#define CG_SK_VERDICTS		2
+#define CG_SK_PEERS		8
+#define CG_SK_PEER_TTL_S	30
+
+/* cg_sk.role: how the socket's connections are opened. */
+#define CG_SKR_UNKNOWN		0	/* no connect() seen: opened before attach */
+#define CG_SKR_OUTBOUND		1	/* connect()/sendmsg() judged by egress rules */
+#define CG_SKR_LISTENER		2	/* a TCP listener (children inherit this) */
+#define CG_SKR_INBOUND		3	/* accepted: judged by ingress rules */
+
+/* cg_sk_verdict.flags, cg_sk_peer.flags */
+#define CG_SKF_AUDIT		(1u << 0)	/* policy in audit mode: deny counted as audit, passed */
+#define CG_SKF_INGRESS		(1u << 1)	/* judged by the ingress rules (opened inbound) */
+
+struct cg_sk_verdict {
+	__u32 gen;		/* cg_binding.gen that judged; 0: empty */
+	__u16 slot;		/* policy slot that judged */
+	__u16 rule;		/* counter index of the deciding rule (CG_RULE_*) */
+	__u8 action;		/* CG_ACT_*_V */
+	__u8 flags;		/* CG_SKF_* */
+	__u8 pad[2];
+};
+
+struct cg_sk_peer {
+	__u8 addr[16];		/* peer; IPv4 (and IPv4-mapped) in addr[0..3] */
+	__u16 port;		/* peer port, host order */
+	__u8 family;		/* CG_FAM_V4 / CG_FAM_V6; 0: empty */
+	__u8 flags;		/* CG_SKF_* */
+	__u32 gen;
+	__u16 slot;
+	__u16 rule;
+	__u8 action;
+	__u8 pad[7];
+	__u64 seen_ns;		/* bpf_ktime_get_coarse_ns() of the last
+				 * allowed datagram either way */
+};
+
+struct cg_sk {
+	struct cg_sk_verdict v[CG_SK_VERDICTS];
+	struct cg_sk_peer peer[CG_SK_PEERS];
+	__u8 role;		/* CG_SKR_* */
+	__u8 next_peer;		/* peer[] slot replaced next when full */
+	__u8 pad[6];
 };
 
 /* sock_create / bind / LSM verdicts, per slot (array map cg_sockcfg). */
@@ -189,7 +285,7 @@ struct cg_info {
 	__u32 abi;
 	__s32 lsm_err;		/* -errno of the LSM object's load, or 0 */
 	__u32 lsm_mode;		/* CG_LSM_* */
-	__u32 pad2;
+	__u32 last_gen;		/* last binding generation handed out */
 	__u64 degraded;		/* attaches applied without a wanted layer */
 	__u64 build;		/* hash of the BPF objects that were loaded */
 };

@@ -61,6 +61,8 @@ enum cg_map_id {
 	CG_MAP_INFO,
 	CG_MAP_SOCKCFG,
 	CG_MAP_LSM_COUNTS,
+	CG_MAP_PORTS,
+	CG_MAP_SK,
 	CG_MAP_EVENTS,		/* events.bpf.h: ring buffer */
 	CG_MAP_EVCFG,		/* per-slot event rate */
 	CG_MAP_EVSTATE,		/* per-cgroup token bucket and event counts */

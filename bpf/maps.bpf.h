@@ -15,6 +15,23 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } cg_lpm SEC(".maps");
 
+/* Port tables of entries with more than CG_MAX_RANGES ranges. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, CG_PORT_MAX_ENTRIES);
+	__type(key, struct cg_port_key);
+	__type(value, struct cg_port_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} cg_ports SEC(".maps");
+
+/* Per socket: the verdict of its connection(s) (cgguard_abi.h, cg_sk). */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct cg_sk);
+} cg_sk SEC(".maps");
+
 /* Per (cgroup, attach type): which slot this attachment enforces. */
 struct {
 	__uint(type, BPF_MAP_TYPE_CGROUP_STORAGE);

@@ -34,6 +34,15 @@ int report(int err, const char *context);
 int require_caps(const char *what);
 /* Parses --fail open|closed into CG_ATTACH_* flags. */
 int parse_fail_mode(const char *s, unsigned *flags);
+/*
+ * Usage errors (the caller exits 2): "cgguard CMD: OPT 'ARG': WHY" on stderr, returns
+ * -EINVAL.  arg_ulong() parses a strict decimal (lib/args.c) into [min, max];
+ * no_more_args() refuses anything left after the options.
+ */
+int arg_error(const char *cmd, const char *opt, const char *arg, const char *why);
+int arg_ulong(const char *cmd, const char *opt, const char *arg, unsigned long min,
+	      unsigned long max, unsigned long *out);
+int no_more_args(const char *cmd, int argc, char **argv);
 /* Opens the pinned state, printing a precise error on failure. */
 int open_guard(struct cg_guard **g, unsigned flags);
 /* Loads a policy by name or path, printing its error on failure. */

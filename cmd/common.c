@@ -2,6 +2,7 @@
 /* Helpers shared by the subcommands. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <linux/capability.h>
 #include "cgguard.h"
 #include "../policy/compile.h"
+#include "../lib/args.h"
 
 #ifndef CAP_BPF
 #define CAP_BPF 39
@@ -60,6 +62,40 @@ int parse_fail_mode(const char *s, unsigned *flags)
 	}
 	fprintf(stderr, "%s: --fail must be 'open' or 'closed', not '%s'\n",
 		prog_name, s);
+	return -EINVAL;
+}
+
+int arg_error(const char *cmd, const char *opt, const char *arg, const char *why)
+{
+	char t[80];
+	size_t i;
+
+	/* bounded, and no control characters from the command line in messages */
+	for (i = 0; arg[i] && i + 4 < sizeof(t); i++)
+		t[i] = (unsigned char)arg[i] < 0x20 || arg[i] == 0x7f ? '?' : arg[i];
+	snprintf(t + i, sizeof(t) - i, "%s", arg[i] ? "..." : "");
+	fprintf(stderr, "%s %s: %s '%s': %s\n", prog_name, cmd, opt, t, why);
+	return -EINVAL;
+}
+
+int arg_ulong(const char *cmd, const char *opt, const char *arg, unsigned long min,
+	      unsigned long max, unsigned long *out)
+{
+	char why[96];
+	const char *w;
+
+	if (!cg_arg_ulong(arg, min, max, out, &w))
+		return 0;
+	snprintf(why, sizeof(why), "%s; expected a whole number from %lu to %lu", w, min, max);
+	return arg_error(cmd, opt, arg, why);
+}
+
+int no_more_args(const char *cmd, int argc, char **argv)
+{
+	if (optind >= argc)
+		return 0;
+	fprintf(stderr, "%s %s: unexpected argument '%s' (see %s %s --help)\n", prog_name,
+		cmd, argv[optind], prog_name, cmd);
 	return -EINVAL;
 }
 

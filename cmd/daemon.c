@@ -14,6 +14,7 @@
 #include <string.h>
 #include "cgguard.h"
 #include "../daemon/daemon.h"
+#include "../lib/args.h"
 
 static void usage(void)
 {
@@ -40,6 +41,7 @@ static void usage(void)
 static int set_opt(struct cgd *d, int opt, const char *arg)
 {
 	char *dst = NULL;
+	const char *why = NULL;
 	size_t len = 0;
 	unsigned bit = 0;
 
@@ -61,14 +63,25 @@ static int set_opt(struct cgd *d, int opt, const char *arg)
 		d->cli_set |= CGD_SET_LOG_LEVEL;
 		return 0;
 	}
-	if (strlen(arg) >= len || !*arg) {
-		fprintf(stderr, "%s daemon: argument too long or empty: %s\n",
-			prog_name, arg);
-		return -EINVAL;
-	}
+	if ((opt == 'p' || opt == 's') && cg_arg_abspath(arg, &why))
+		return arg_error("daemon", opt == 'p' ? "--policy-dir" : "--socket", arg, why);
+	if (opt == 'm' && cgd_metrics_addr_check(arg, &why))
+		return arg_error("daemon", "--metrics", arg, why);
+	if (strlen(arg) >= len || !*arg)
+		return arg_error("daemon", "an option", arg, "too long or empty");
 	strcpy(dst, arg);
 	d->cli_set |= bit;
 	return 0;
+}
+
+static int policy_dir_ok(struct cgd *d)
+{
+	char err[CG_ERR_MAX];
+
+	if (!cgd_policy_dir_check(d->policy_dir, err, sizeof(err)))
+		return 0;
+	fprintf(stderr, "%s daemon: %s\n", prog_name, err);
+	return -1;
 }
 
 /* --check: what the daemon would load, without touching the kernel. */
@@ -130,7 +143,7 @@ int do_daemon(int argc, char **argv)
 	}
 	/* A bad config at start is fatal: the operator sees it at once, and
 	 * what is pinned keeps enforcing meanwhile. */
-	if (cgd_load_config(&d, 1)) {
+	if (cgd_load_config(&d, 1) || policy_dir_ok(&d)) {
 		cgd_teardown(&d);
 		return 1;
 	}

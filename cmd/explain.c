@@ -9,6 +9,7 @@
 #include "cgguard.h"
 #include "../cgroup/cgroup.h"
 #include "../events/explain.h"
+#include "../events/events.h"
 
 static void usage(void)
 {
@@ -24,12 +25,16 @@ static void usage(void)
 	       "--policy the compiler's output.\n", prog_name);
 }
 
-/* The policy a guarded cgroup enforces and its slot. */
-static int cgroup_policy(struct cg_guard *g, const char *path,
-			 struct cg_policy **p, __u32 *slot, int *stale)
+/*
+ * The policy a guarded cgroup enforces, from the source its slot records;
+ * refused if that no longer compiles to the table the kernel has (equal
+ * hash), since then it would explain something else.
+ */
+static int cgroup_policy(const char *path, struct cg_policy **p)
 {
 	struct cg_cgroup_meta cm;
 	struct cg_slot_meta sm;
+	struct cg_guard *g;
 	struct cg_cgroup cg;
 	char e[CG_ERR_MAX];
 	uint64_t hash = 0;
@@ -39,93 +44,90 @@ static int cgroup_policy(struct cg_guard *g, const char *path,
 	err = cg_cgroup_resolve(path, &cg);
 	if (err)
 		return report(err, "explain"), err;
-	if (bpf_map_lookup_elem(g->map_fd[CG_MAP_CGROUPS], &cg.id, &cm) ||
-	    bpf_map_lookup_elem(g->map_fd[CG_MAP_SLOTS], &cm.slot, &sm)) {
+	err = open_guard(&g, CG_OPEN_RDONLY);
+	if (err)
+		return err;
+	err = bpf_map_lookup_elem(g->map_fd[CG_MAP_CGROUPS], &cg.id, &cm) ||
+	      bpf_map_lookup_elem(g->map_fd[CG_MAP_SLOTS], &cm.slot, &sm) ?
+	      -ENOENT : 0;
+	cg_guard_close(g);
+	if (err) {
 		fprintf(stderr, "%s: explain: cgroup %s is not guarded\n",
 			prog_name, path);
-		return -ENOENT;
+		return err;
 	}
-	*slot = cm.slot;
 	if (cg_policy_load(!strncmp(sm.source, "builtin:", 8) ? sm.source + 8 :
 			   sm.source, p, e, sizeof(e))) {
 		fprintf(stderr, "%s: explain: the source of policy '%s' (%s) "
-			"cannot be read, so its rules cannot be named: %s\n",
-			prog_name, sm.name, sm.source, e);
+			"cannot be read: %s\n", prog_name, sm.name, sm.source, e);
 		return -ENOENT;
 	}
-	*stale = cg_policy_hash(*p, &hash, e, sizeof(e)) || hash != sm.hash;
+	if (cg_policy_hash(*p, &hash, e, sizeof(e)) || hash != sm.hash) {
+		fprintf(stderr, "%s: explain: %s changed since it was attached "
+			"to %s, so it no longer matches the kernel's table: "
+			"attach it again, or explain --policy %s for the file's "
+			"version\n", prog_name, sm.source, path, sm.source);
+		cg_policy_free(*p);
+		*p = NULL;
+		return -ESTALE;
+	}
 	return 0;
 }
 
-static void print(const struct cg_policy *p, const struct cg_tuple *t,
-		  const struct cg_explanation *x, int stale)
+static void print(const struct cg_policy *p, const struct cg_query *q,
+		  const struct cg_explanation *x)
 {
-	const char *verdict = x->v.action == CG_ACT_ALLOW_V ? "allow" : "deny";
+	int deny = x->v.action != CG_ACT_ALLOW;
 	struct json j;
 
 	if (!json_output) {
-		printf("verdict: %s%s\nrule:    %s\nreason:  %s\n", verdict,
-		       x->audit && x->v.action != CG_ACT_ALLOW_V ?
+		printf("verdict: %s%s\nrule:    %s\nreason:  %s\n",
+		       deny ? "deny" : "allow", deny && x->v.audit ?
 		       " (mode audit: counted and reported, not enforced)" : "",
 		       x->rule_text, x->reason);
-		if (stale)
-			printf("note:    %s changed since it was attached; "
-			       "rule text is from the file now\n", p->source);
 		return;
 	}
 	jw_init(&j, stdout);
 	jw_obj_start(&j);
-	jw_kstr(&j, "verdict", verdict);
+	jw_kstr(&j, "verdict", deny ? "deny" : "allow");
 	jw_key(&j, "rule");
-	if (x->v.rule < CG_RULES_PER_SLOT)
-		jw_u64(&j, x->v.rule);
+	if (x->v.counter < CG_RULES_PER_SLOT)
+		jw_u64(&j, x->v.counter);
 	else
 		jw_null(&j);
 	jw_kstr(&j, "rule_text", x->rule_text);
 	jw_kstr(&j, "reason", x->reason);
 	jw_kstr(&j, "policy", p->name);
-	jw_kstr(&j, "mode", x->audit ? "audit" : "enforce");
-	jw_kstr(&j, "direction", t->dir == CG_DIR_INGRESS ? "ingress" : "egress");
-	jw_kbool(&j, "source_changed", stale);
+	jw_kstr(&j, "mode", x->v.audit ? "audit" : "enforce");
+	jw_kstr(&j, "direction", q->dir == CG_DIR_INGRESS ? "ingress" : "egress");
 	jw_obj_end(&j);
 }
 
-static int explain(const char *policy, const char *cgpath, struct cg_tuple *t)
+static int explain(const char *policy, const char *cgpath,
+		   const struct cg_query *q)
 {
-	struct cg_table_verdict v;
 	struct cg_explanation x;
 	struct cg_policy *p = NULL;
-	struct cg_guard *g = NULL;
 	struct cg_compiled c;
 	char e[CG_ERR_MAX];
-	__u32 slot = 0;
-	int err, stale = 0;
+	int err;
 
-	if (policy) {
-		if (load_policy(policy, &p))
-			return 1;
-		err = cg_policy_compile(p, &c, e, sizeof(e));
-		if (err) {
-			fprintf(stderr, "%s: explain: %s\n", prog_name, e);
-			goto out;
-		}
-		cg_table_decide(&c, t, &v);
-		cg_compiled_free(&c);
-	} else {
-		err = open_guard(&g, CG_OPEN_RDONLY);
-		if (!err)
-			err = cgroup_policy(g, cgpath, &p, &slot, &stale);
-		if (!err)
-			err = cg_table_decide_map(g->map_fd[CG_MAP_LPM], slot,
-						  t, &v);
-		if (err)
-			goto out;
+	err = policy ? load_policy(policy, &p) : cgroup_policy(cgpath, &p);
+	if (err)
+		return 1;
+	err = cg_policy_compile(p, &c, e, sizeof(e));
+	if (err) {
+		fprintf(stderr, "%s: explain: %s\n", prog_name, e);
+		goto out;
 	}
-	cg_explain(p, t, &v, &x);
-	print(p, t, &x, stale);
+	err = cg_explain(&c, p, q, &x);
+	cg_compiled_free(&c);
+	if (err)
+		report(err, "explain");
+	else
+		print(p, q, &x);
 out:
 	cg_policy_free(p);
-	cg_guard_close(g);
 	return err ? 1 : 0;
 }
 
@@ -138,7 +140,7 @@ int do_explain(int argc, char **argv)
 		{ "egress", no_argument, NULL, 'e' },
 		COMMON_LONGOPTS, { 0 } };
 	const char *policy = NULL, *cgpath = NULL;
-	struct cg_tuple t = { .dir = CG_DIR_EGRESS };
+	struct cg_query t = { .dir = CG_DIR_EGRESS };
 	char err[256];
 	int opt, n;
 
@@ -160,7 +162,7 @@ int do_explain(int argc, char **argv)
 			"--cgroup" : "expected PROTO ADDR [PORT]");
 		return 2;
 	}
-	if (cg_tuple_parse(argv[optind], argv[optind + 1],
+	if (cg_query_parse(argv[optind], argv[optind + 1],
 			   n == 3 ? argv[optind + 2] : NULL, &t, err,
 			   sizeof(err))) {
 		fprintf(stderr, "%s: explain: %s\n", prog_name, err);

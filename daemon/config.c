@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Daemon config file (YAML, libyaml's document API):
+ * Daemon config file (YAML, read as a stream by lib/yamlread.c: nesting,
+ * anchors, tags and NUL bytes are refused there):
  *
  *   policy_dir: /etc/cgguard/policies      # optional scalars; the command
  *   socket: /run/cgguard/cgguard.sock      # line overrides each of them
@@ -13,7 +14,8 @@
  * A rule's glob is matched with fnmatch(FNM_PATHNAME) against the cgroup
  * path relative to the cgroup2 mount, so '*' never crosses a '/'.  The
  * first matching rule wins.  Anything unknown is an error with its
- * file:line:col, and a bad file is refused whole.
+ * file:line:col, and a bad file is refused whole.  Paths must be absolute
+ * and the metrics address numeric (lib/args.c, as on the command line).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,57 +26,62 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <yaml.h>
+#include <sys/stat.h>
 #include "daemon.h"
+#include "../lib/args.h"
+#include "../lib/yamlread.h"
 
-struct cfgp {
-	yaml_document_t *doc;
-	const char *file;
-	char *err;
-	size_t errlen;
-};
+/* Bounds: the file is read whole (CGD_CONFIG_MAX) and rules are kept in an array. */
+#define CGD_RULES_MAX	10000
 
-static int cfg_err(struct cfgp *p, const yaml_node_t *n, const char *fmt, ...)
+int cgd_metrics_addr_check(const char *s, const char **why)
 {
-	char msg[CG_ERR_MAX];
-	va_list ap;
+	struct sockaddr_storage ss;
+	int v6;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(p->err, p->errlen, "%s:%zu:%zu: %s", p->file,
-		 n ? n->start_mark.line + 1 : 1,
-		 n ? n->start_mark.column + 1 : 1, msg);
-	return -EINVAL;
+	return strcmp(s, "off") ? cg_arg_hostport(s, &ss, &v6, why) : 0;
 }
 
-static const char *scalar(struct cfgp *p, const yaml_node_t *n,
-			  const char *key)
+int cgd_policy_dir_check(const char *dir, char *err, size_t errlen)
 {
-	if (n->type != YAML_SCALAR_NODE || !n->data.scalar.length) {
-		cfg_err(p, n, "%s: expected a non-empty string", key);
-		return NULL;
+	struct stat st;
+
+	/* Missing is fine: the daemon watches for it to appear. */
+	if (stat(dir, &st))
+		return errno == ENOENT ? 0 : -(snprintf(err, errlen, "policy directory %s: %s",
+							dir, strerror(errno)), errno);
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "policy directory %s is not a directory", dir);
+		return -ENOTDIR;
 	}
-	return (const char *)n->data.scalar.value;
+	return 0;
 }
 
-static int set_str(struct cfgp *p, const yaml_node_t *n, const char *key,
-		   char *dst, size_t len)
+static int str_val(struct yr *r, const struct yr_node *n, const char *key, char *dst,
+		   size_t len)
 {
-	const char *s = scalar(p, n, key);
-
-	if (!s)
-		return -EINVAL;
-	if (strlen(s) >= len)
-		return cfg_err(p, n, "%s: longer than %zu bytes", key, len - 1);
-	memcpy(dst, s, strlen(s) + 1);
+	if (n->type != YR_SCALAR || !n->len)
+		return yr_err(r, n, "%s: expected a non-empty string, not %s", key, yr_kind(n));
+	if (n->len >= len)
+		return yr_err(r, n, "%s: longer than %zu bytes", key, len - 1);
+	memcpy(dst, n->s, n->len + 1);
 	return 0;
+}
+
+static int path_val(struct yr *r, const struct yr_node *n, const char *key, char *dst,
+		    size_t len)
+{
+	const char *why;
+	int err = str_val(r, n, key, dst, len);
+
+	if (!err && cg_arg_abspath(dst, &why))
+		return yr_err(r, n, "%s: '%s': %s", key, dst, why);
+	return err;
 }
 
 /* "machine.slice/x-*.scope": strips '/' at both ends, refuses "." and
  * ".." components and empty ones, counts components. */
-static int normalize_glob(struct cfgp *p, const yaml_node_t *n,
-			  struct cgd_rule *r)
+static int normalize_glob(struct yr *y, const struct yr_node *n, struct cgd_rule *r)
 {
 	char *s = r->match, *c;
 	size_t len;
@@ -86,179 +93,166 @@ static int normalize_glob(struct cfgp *p, const yaml_node_t *n,
 	while (len && r->match[len - 1] == '/')
 		r->match[--len] = 0;
 	if (!len)
-		return cfg_err(p, n, "match: the cgroup2 root itself cannot "
-			       "be matched (give a path below it)");
+		return yr_err(y, n, "match: the cgroup2 root itself cannot "
+			      "be matched (give a path below it)");
 	r->ncomp = 0;
 	for (c = r->match; c; c = strchr(c, '/') ? strchr(c, '/') + 1 : NULL) {
 		size_t cl = strcspn(c, "/");
 
 		if (!cl || (cl == 1 && c[0] == '.') ||
 		    (cl == 2 && !strncmp(c, "..", 2)))
-			return cfg_err(p, n, "match: '%s' has an empty, '.' or "
-				       "'..' component", r->match);
+			return yr_err(y, n, "match: '%s' has an empty, '.' or "
+				      "'..' component", r->match);
 		r->ncomp++;
 	}
 	return 0;
 }
 
-static int policy_name_ok(const char *s)
+enum { RK_MATCH, RK_POLICY, RK_FAIL };
+static const char *const rule_keys[] = { "match", "policy", "fail", NULL };
+static const struct yr_keyset rule_ks = { "in a rule", rule_keys, NULL, NULL };
+
+static int rule_value(struct yr *y, int idx, const struct yr_node *v, struct cgd_rule *r)
 {
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || strchr("._-", *s)))
-			return 0;
-	return 1;
+	const char *why;
+	int err;
+
+	switch (idx) {
+	case RK_MATCH:
+		err = str_val(y, v, "match", r->match, sizeof(r->match));
+		return err ? err : normalize_glob(y, v, r);
+	case RK_POLICY:
+		err = str_val(y, v, "policy", r->policy, sizeof(r->policy));
+		why = err ? NULL : cg_policy_name_problem(r->policy);
+		return why ? yr_err(y, v, "policy: '%s' is not a policy name: %s", r->policy,
+				    why) : err;
+	default:
+		if (yr_is(v, "open"))
+			r->flags |= CG_ATTACH_FAIL_OPEN;
+		else if (!yr_is(v, "closed"))
+			return yr_err(y, v, "fail: must be open or closed");
+		return 0;
+	}
 }
 
-static int parse_rule(struct cfgp *p, yaml_node_t *n, struct cgd_rule *r)
+static int parse_rule(struct yr *y, const struct yr_node *n, struct cgd_rule *r)
 {
-	yaml_node_pair_t *pr;
-	int have_match = 0, have_pol = 0, err = 0;
+	struct yr_seen seen = { 0 };
+	struct yr_node v;
+	int idx, err;
 
-	if (n->type != YAML_MAPPING_NODE)
-		return cfg_err(p, n, "rules: each rule is a mapping "
-			       "{ match: GLOB, policy: NAME, fail: open|closed }");
+	if (n->type != YR_MAP)
+		return yr_err(y, n, "rules: each rule is a mapping "
+			      "{ match: GLOB, policy: NAME, fail: open|closed }");
 	memset(r, 0, sizeof(*r));
-	r->line = n->start_mark.line + 1;
-	for (pr = n->data.mapping.pairs.start;
-	     !err && pr < n->data.mapping.pairs.top; pr++) {
-		yaml_node_t *k = yaml_document_get_node(p->doc, pr->key);
-		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
-		const char *key = scalar(p, k, "rule key");
-
-		if (!key)
-			return -EINVAL;
-		if (!strcmp(key, "match")) {
-			err = have_match++ ? cfg_err(p, k, "duplicate key match") :
-			      set_str(p, v, key, r->match, sizeof(r->match));
-			if (!err)
-				err = normalize_glob(p, v, r);
-		} else if (!strcmp(key, "policy")) {
-			err = have_pol++ ? cfg_err(p, k, "duplicate key policy") :
-			      set_str(p, v, key, r->policy, sizeof(r->policy));
-			if (!err && !policy_name_ok(r->policy))
-				err = cfg_err(p, v, "policy: '%s' is not a "
-					      "policy name", r->policy);
-		} else if (!strcmp(key, "fail")) {
-			const char *f = scalar(p, v, key);
-
-			if (!f)
-				return -EINVAL;
-			if (!strcmp(f, "open"))
-				r->flags |= CG_ATTACH_FAIL_OPEN;
-			else if (strcmp(f, "closed"))
-				err = cfg_err(p, v, "fail: must be open or "
-					      "closed, not '%s'", f);
-		} else {
-			err = cfg_err(p, k, "unknown rule key '%s' (match, "
-				      "policy, fail)", key);
-		}
+	r->line = n->line + 1;
+	while (!(err = yr_next_pair(y, &rule_ks, &seen, &idx, &v)) && idx >= 0) {
+		err = rule_value(y, idx, &v, r);
+		if (err)
+			return err;
 	}
-	if (!err && (!have_match || !have_pol))
-		err = cfg_err(p, n, "a rule needs both match: and policy:");
+	if (!err && (!seen.have[RK_MATCH] || !seen.have[RK_POLICY]))
+		err = yr_err(y, n, "a rule needs both match: and policy:");
 	return err;
 }
 
-static int parse_rules(struct cfgp *p, yaml_node_t *n, struct cgd_config *c)
+static int parse_rules(struct yr *y, const struct yr_node *n, struct cgd_config *c)
 {
-	yaml_node_item_t *it;
-	size_t cnt;
+	struct yr_node it;
+	size_t cap = 0;
+	void *t;
 	int err;
 
-	if (n->type != YAML_SEQUENCE_NODE)
-		return cfg_err(p, n, "rules: expected a list of rules");
-	cnt = n->data.sequence.items.top - n->data.sequence.items.start;
-	c->rules = calloc(cnt ? cnt : 1, sizeof(*c->rules));
-	if (!c->rules)
-		return -ENOMEM;
-	for (it = n->data.sequence.items.start;
-	     it < n->data.sequence.items.top; it++) {
-		err = parse_rule(p, yaml_document_get_node(p->doc, *it),
-				 &c->rules[c->nrules]);
+	if (n->type != YR_SEQ)
+		return yr_err(y, n, "rules: expected a list of rules, not %s", yr_kind(n));
+	while (!(err = yr_next(y, &it)) && it.type != YR_END) {
+		if (c->nrules == CGD_RULES_MAX)
+			return yr_err(y, &it, "rules: more than %d", CGD_RULES_MAX);
+		if (c->nrules == cap) {
+			cap = cap ? 2 * cap : 16;
+			t = realloc(c->rules, cap * sizeof(*c->rules));
+			if (!t)
+				return -ENOMEM;
+			c->rules = t;
+		}
+		err = parse_rule(y, &it, &c->rules[c->nrules]);
 		if (err)
 			return err;
 		c->nrules++;
 	}
-	return 0;
+	return err;
 }
 
-static int parse_interval(struct cfgp *p, yaml_node_t *n, int *out)
+static int parse_interval(struct yr *y, const struct yr_node *n, int *out)
 {
-	const char *s = scalar(p, n, "reconcile_interval");
-	char *end;
-	long v;
+	char buf[16];
+	unsigned long v;
 
-	if (!s)
-		return -EINVAL;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (!strcmp(end, "s"))
-		end++;
-	if (errno || *end || v < 1 || v > 3600)
-		return cfg_err(p, n, "reconcile_interval: seconds from 1 to "
-			       "3600, not '%s'", s);
-	*out = v;
-	return 0;
-}
-
-static int parse_key(struct cfgp *p, yaml_node_t *k, yaml_node_t *v,
-		     struct cgd_config *c)
-{
-	static const struct { const char *key; unsigned bit; } keys[] = {
-		{ "policy_dir", CGD_SET_POLICY_DIR }, { "socket", CGD_SET_SOCKET },
-		{ "metrics", CGD_SET_METRICS },
-		{ "reconcile_interval", CGD_SET_INTERVAL },
-		{ "log_level", CGD_SET_LOG_LEVEL }, { "rules", 1u << 31 } };
-	const char *key = scalar(p, k, "key");
-	size_t i;
-
-	if (!key)
-		return -EINVAL;
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (!strcmp(key, keys[i].key))
-			break;
-	if (i == sizeof(keys) / sizeof(keys[0]))
-		return cfg_err(p, k, "unknown key '%s' (rules, policy_dir, "
-			       "socket, metrics, reconcile_interval, "
-			       "log_level)", key);
-	if (c->set & keys[i].bit)
-		return cfg_err(p, k, "duplicate key %s", key);
-	c->set |= keys[i].bit;
-	switch (keys[i].bit) {
-	case CGD_SET_POLICY_DIR:
-		return set_str(p, v, key, c->policy_dir, sizeof(c->policy_dir));
-	case CGD_SET_SOCKET:
-		return set_str(p, v, key, c->socket, sizeof(c->socket));
-	case CGD_SET_METRICS:
-		return set_str(p, v, key, c->metrics, sizeof(c->metrics));
-	case CGD_SET_INTERVAL:
-		return parse_interval(p, v, &c->interval_s);
-	case CGD_SET_LOG_LEVEL:
-		if (!scalar(p, v, key))
-			return -EINVAL;
-		c->log_level = cgd_log_level_parse((char *)v->data.scalar.value);
-		return c->log_level < 0 ? cfg_err(p, v, "log_level: error, "
-			"warning, info or debug") : 0;
+	/* "10" or "10s" */
+	if (n->type != YR_SCALAR || n->len < 1 || n->len >= sizeof(buf))
+		goto bad;
+	memcpy(buf, n->s, n->len + 1);
+	if (buf[n->len - 1] == 's')
+		buf[n->len - 1] = '\0';
+	if (!cg_arg_ulong(buf, 1, 3600, &v, NULL)) {
+		*out = (int)v;
+		return 0;
 	}
-	return parse_rules(p, v, c);
+bad:
+	return yr_err(y, n, "reconcile_interval: seconds from 1 to 3600");
 }
 
-static int parse_doc(struct cfgp *p, struct cgd_config *c)
-{
-	yaml_node_t *root = yaml_document_get_root_node(p->doc);
-	yaml_node_pair_t *pr;
-	int err = 0;
+enum { K_POLICY_DIR, K_SOCKET, K_METRICS, K_INTERVAL, K_LOG_LEVEL, K_RULES };
+static const char *const top_keys[] = { "policy_dir", "socket", "metrics",
+	"reconcile_interval", "log_level", "rules", NULL };
+static const struct yr_keyset top_ks = { "at top level", top_keys, NULL, NULL };
+static const unsigned top_bits[] = { CGD_SET_POLICY_DIR, CGD_SET_SOCKET, CGD_SET_METRICS,
+	CGD_SET_INTERVAL, CGD_SET_LOG_LEVEL, 0 };
 
-	if (!root)
-		return 0;	/* empty file: no rules */
-	if (root->type != YAML_MAPPING_NODE)
-		return cfg_err(p, root, "the config is a mapping (rules:, "
-			       "policy_dir:, ...)");
-	for (pr = root->data.mapping.pairs.start;
-	     !err && pr < root->data.mapping.pairs.top; pr++)
-		err = parse_key(p, yaml_document_get_node(p->doc, pr->key),
-				yaml_document_get_node(p->doc, pr->value), c);
-	c->set &= ~(1u << 31);
+static int parse_value(struct yr *y, int idx, const struct yr_node *v, struct cgd_config *c)
+{
+	const char *why;
+	int err;
+
+	c->set |= top_bits[idx];
+	switch (idx) {
+	case K_POLICY_DIR:
+		return path_val(y, v, "policy_dir", c->policy_dir, sizeof(c->policy_dir));
+	case K_SOCKET:
+		return path_val(y, v, "socket", c->socket, sizeof(c->socket));
+	case K_METRICS:
+		err = str_val(y, v, "metrics", c->metrics, sizeof(c->metrics));
+		if (!err && cgd_metrics_addr_check(c->metrics, &why))
+			return yr_err(y, v, "metrics: '%s': %s", c->metrics, why);
+		return err;
+	case K_INTERVAL:
+		return parse_interval(y, v, &c->interval_s);
+	case K_LOG_LEVEL:
+		c->log_level = v->type == YR_SCALAR ? cgd_log_level_parse(v->s) : -1;
+		return c->log_level < 0 ? yr_err(y, v, "log_level: error, warning, info or "
+						  "debug") : 0;
+	default:
+		return parse_rules(y, v, c);
+	}
+}
+
+static int parse_doc(struct yr *y, struct cgd_config *c)
+{
+	struct yr_seen seen = { 0 };
+	struct yr_node root, v;
+	int idx, err;
+
+	err = yr_next(y, &root);
+	if (err || root.type == YR_NONE || yr_is_null(&root))
+		return err;	/* empty file: no rules */
+	if (root.type != YR_MAP)
+		return yr_err(y, &root, "the config is a mapping (rules:, policy_dir:, ...), "
+			      "not %s", yr_kind(&root));
+	while (!(err = yr_next_pair(y, &top_ks, &seen, &idx, &v)) && idx >= 0) {
+		err = parse_value(y, idx, &v, c);
+		if (err)
+			return err;
+	}
 	return err;
 }
 
@@ -267,7 +261,7 @@ static int read_file(const char *path, char **buf, size_t *len, int *missing,
 {
 	struct stat st;
 	ssize_t r;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
 	*missing = 0;
 	if (fd < 0) {
@@ -293,12 +287,28 @@ static int read_file(const char *path, char **buf, size_t *len, int *missing,
 	return 0;
 }
 
+int cgd_config_parse(const char *src, const char *buf, size_t len, struct cgd_config *c,
+		     char *err, size_t errlen)
+{
+	struct yr y;
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	ret = yr_init(&y, src, buf, len, err, errlen);
+	if (!ret)
+		ret = parse_doc(&y, c);
+	ret = yr_done(&y, ret);
+	yr_free(&y);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "%s: out of memory", src);
+	if (ret)
+		cgd_config_free(c);
+	return ret;
+}
+
 int cgd_config_load(const char *path, struct cgd_config *c, int *missing,
 		    char *err, size_t errlen)
 {
-	struct cfgp p = { .file = path, .err = err, .errlen = errlen };
-	yaml_parser_t parser;
-	yaml_document_t doc;
 	char *buf = NULL;
 	size_t len = 0;
 	int ret;
@@ -307,26 +317,8 @@ int cgd_config_load(const char *path, struct cgd_config *c, int *missing,
 	ret = read_file(path, &buf, &len, missing, err, errlen);
 	if (ret)
 		return *missing ? 0 : ret;
-	if (!yaml_parser_initialize(&parser)) {
-		free(buf);
-		return -ENOMEM;
-	}
-	yaml_parser_set_input_string(&parser, (unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		snprintf(err, errlen, "%s:%zu:%zu: %s", path,
-			 parser.problem_mark.line + 1,
-			 parser.problem_mark.column + 1,
-			 parser.problem ? parser.problem : "bad YAML");
-		ret = -EINVAL;
-	} else {
-		p.doc = &doc;
-		ret = parse_doc(&p, c);
-		yaml_document_delete(&doc);
-	}
-	yaml_parser_delete(&parser);
+	ret = cgd_config_parse(path, buf, len, c, err, errlen);
 	free(buf);
-	if (ret)
-		cgd_config_free(c);
 	return ret;
 }
 

@@ -332,7 +332,7 @@ static void write_error(struct json *j, const char *msg)
 }
 
 /* Parses one request line strictly (RFC 8259, one object, only "cmd"). */
-static const char *parse_request(const char *line, size_t len, char *err,
+const char *cgd_ctl_parse_request(const char *line, size_t len, char *err,
 				 size_t errlen)
 {
 	static const char *const cmds[] = { "status", "reload", "list",
@@ -378,7 +378,7 @@ static void answer(struct cgd *d, struct cgd_client *c, const char *line,
 {
 	char err[256], *buf = NULL, *t;
 	size_t blen = 0;
-	const char *cmd = parse_request(line, len, err, sizeof(err));
+	const char *cmd = cgd_ctl_parse_request(line, len, err, sizeof(err));
 	FILE *f = open_memstream(&buf, &blen);
 	struct json j;
 

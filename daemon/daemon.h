@@ -18,6 +18,7 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <time.h>
 #include <sys/stat.h>
@@ -74,7 +75,14 @@ struct cgd_config {
 /* Missing file: empty config, *missing = 1.  Errors: "file:line:col: ...". */
 int cgd_config_load(const char *path, struct cgd_config *c, int *missing,
 		    char *err, size_t errlen);
+/* The same from memory; @src names it in messages. */
+int cgd_config_parse(const char *src, const char *buf, size_t len, struct cgd_config *c,
+		     char *err, size_t errlen);
 void cgd_config_free(struct cgd_config *c);
+/* A policy directory that exists must be a directory: 0 or -errno with a message. */
+int cgd_policy_dir_check(const char *dir, char *err, size_t errlen);
+/* "off" or ADDR:PORT / [ADDR6]:PORT: 0, or -EINVAL with *why. */
+int cgd_metrics_addr_check(const char *s, const char **why);
 /* First rule whose glob matches @rel (relative, no leading '/'), or NULL. */
 const struct cgd_rule *cgd_rule_match(const struct cgd_config *c,
 				      const char *rel);
@@ -228,6 +236,9 @@ int cgd_gc_queued(struct cgd *d);
 size_t cgd_bound_count(const struct cgd *d);
 
 /* control socket (ctlsock.c) */
+/* One request line -> "status", "reload" or "list"; NULL with the reason in err.  Pure (the
+ * fuzz harness calls it). */
+const char *cgd_ctl_parse_request(const char *line, size_t len, char *err, size_t errlen);
 int cgd_ctl_open(struct cgd *d);
 void cgd_ctl_close(struct cgd *d);
 void cgd_ctl_accept(struct cgd *d);

@@ -26,6 +26,7 @@
 #include <dlfcn.h>
 #include <microhttpd.h>
 #include "daemon.h"
+#include "../lib/args.h"
 #include "../lib/err.h"
 
 /*
@@ -578,38 +579,10 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	cgd_log(CGD_DEBUG, "metrics http: %s", msg);
 }
 
-/* "127.0.0.1:9967", "[::1]:9967". */
+/* "127.0.0.1:9967", "[::1]:9967" (lib/args.c: the config and --check use it too). */
 static int parse_addr(const char *s, struct sockaddr_storage *ss, int *v6)
 {
-	struct sockaddr_in *a4 = (void *)ss;
-	struct sockaddr_in6 *a6 = (void *)ss;
-	char host[64];
-	const char *colon = strrchr(s, ':');
-	char *end;
-	long port;
-	size_t hl;
-
-	if (!colon || colon == s)
-		return -EINVAL;
-	port = strtol(colon + 1, &end, 10);
-	hl = colon - s;
-	if (*end || port < 0 || port > 65535 || colon[1] == 0 || hl >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, hl);
-	host[hl] = 0;
-	memset(ss, 0, sizeof(*ss));
-	*v6 = host[0] == '[';
-	if (*v6) {
-		if (hl < 3 || host[hl - 1] != ']')
-			return -EINVAL;
-		host[hl - 1] = 0;
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(port);
-		return inet_pton(AF_INET6, host + 1, &a6->sin6_addr) == 1 ? 0 : -EINVAL;
-	}
-	a4->sin_family = AF_INET;
-	a4->sin_port = htons(port);
-	return inet_pton(AF_INET, host, &a4->sin_addr) == 1 ? 0 : -EINVAL;
+	return cg_arg_hostport(s, ss, v6, NULL);
 }
 
 int cgd_metrics_start(struct cgd *d)

@@ -24,7 +24,7 @@ struct cg_evinfo {
 	uint32_t gen;
 	const char *layer, *direction, *verdict, *proto;
 	int rule;			/* counter index, -1: not a rule */
-	char rule_text[384];		/* "deny to 1.2.3.0/24 proto tcp (f.yaml:7)" */
+	char rule_text[640];		/* "deny to 1.2.3.0/24 proto tcp (f.yaml:7)" */
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 	uint16_t sport, dport;
 	uint32_t pid;

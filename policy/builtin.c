@@ -1,37 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Built-in policies, loading policies from files and by name, and the
- * small name/format helpers the parser and the CLI share.
+ * Built-in policies, and loading policies from files and by name (on top of parse.c).
  *
  * Built-ins are kept as YAML text and go through the same parser as user
  * files, so there is exactly one code path that turns text into a policy
  * and the built-ins double as examples of the format.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "policy.h"
+#include "../lib/bigalloc.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Kernel ABI numbers, for libcs whose headers predate them. */
-#ifndef AF_XDP
-#define AF_XDP 44
-#endif
-#ifndef AF_MCTP
-#define AF_MCTP 45
-#endif
 
 /*
  * Deny the cloud metadata endpoints (EC2/GCP/Azure IPv4, EC2 IPv6): the
@@ -72,125 +61,6 @@ const char *cg_builtin_policy(const char *name)
 	return NULL;
 }
 
-/* Canonical (first-listed) name per family; every value is < 64 so it fits
- * the deny_families bitmap (checked by the unit tests). */
-static const struct {
-	const char *name;
-	int af;
-} families[] = {
-	{ "unix", AF_UNIX },		{ "inet", AF_INET },
-	{ "ax25", AF_AX25 },		{ "ipx", AF_IPX },
-	{ "appletalk", AF_APPLETALK },	{ "x25", AF_X25 },
-	{ "inet6", AF_INET6 },		{ "key", AF_KEY },
-	{ "netlink", AF_NETLINK },	{ "packet", AF_PACKET },
-	{ "rds", AF_RDS },		{ "llc", AF_LLC },
-	{ "ib", AF_IB },		{ "mpls", AF_MPLS },
-	{ "can", AF_CAN },		{ "tipc", AF_TIPC },
-	{ "bluetooth", AF_BLUETOOTH },	{ "isdn", AF_ISDN },
-	{ "phonet", AF_PHONET },	{ "ieee802154", AF_IEEE802154 },
-	{ "caif", AF_CAIF },		{ "alg", AF_ALG },
-	{ "nfc", AF_NFC },		{ "vsock", AF_VSOCK },
-	{ "kcm", AF_KCM },		{ "qipcrtr", AF_QIPCRTR },
-	{ "smc", AF_SMC },		{ "xdp", AF_XDP },
-	{ "mctp", AF_MCTP },
-};
-
-int cg_family_from_name(const char *name)
-{
-	size_t i;
-
-	if (!name)
-		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(families); i++)
-		if (strcmp(name, families[i].name) == 0)
-			return families[i].af;
-	return -EINVAL;
-}
-
-const char *cg_family_name(int af)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(families); i++)
-		if (families[i].af == af)
-			return families[i].name;
-	return NULL;
-}
-
-const char *cg_action_str(int action)
-{
-	switch (action) {
-	case CG_ACT_ALLOW:
-		return "allow";
-	case CG_ACT_DENY:
-		return "deny";
-	default:
-		return "?";
-	}
-}
-
-const char *cg_proto_str(int proto)
-{
-	switch (proto) {
-	case CG_PROTO_ANY:
-		return "any";
-	case CG_PROTO_ICMP:
-		return "icmp";
-	case CG_PROTO_TCP:
-		return "tcp";
-	case CG_PROTO_UDP:
-		return "udp";
-	default:
-		return "?";
-	}
-}
-
-/* snprintf at *off; keeps going (and stays NUL-terminated) once full so
- * the caller checks for truncation once at the end. */
-static int __attribute__((format(printf, 4, 5)))
-append(char *buf, size_t len, size_t *off, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*off >= len)
-		return -ENOSPC;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *off, len - *off, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -EINVAL;
-	*off += (size_t)n;
-	return *off >= len ? -ENOSPC : 0;
-}
-
-/* "allow from 10.0.0.0/8 proto tcp ports 443,8000-8100".
- * Returns 0, or -ENOSPC with a truncated (still terminated) line. */
-int cg_rule_format(const struct cg_rule *r, int dir, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-	size_t off = 0;
-	uint32_t i;
-	int rc;
-
-	if (!r || !buf || !len)
-		return -EINVAL;
-	buf[0] = '\0';
-	if (!inet_ntop(r->family, r->addr, a, sizeof(a)))
-		return -EINVAL;
-	rc = append(buf, len, &off, "%s %s %s/%u proto %s",
-		    cg_action_str(r->action),
-		    dir == CG_DIR_INGRESS ? "from" : "to", a, r->prefixlen,
-		    cg_proto_str(r->proto));
-	for (i = 0; !rc && i < r->nports; i++) {
-		rc = append(buf, len, &off, "%s%u", i ? "," : " ports ",
-			    r->ports[i].lo);
-		if (!rc && r->ports[i].hi != r->ports[i].lo)
-			rc = append(buf, len, &off, "-%u", r->ports[i].hi);
-	}
-	return rc;
-}
-
 /*
  * Read a whole regular file of known size.  We ask for one byte more than fstat promised so
  * a file that grows under us is noticed instead of being silently truncated.
@@ -204,6 +74,7 @@ static int read_all(int fd, size_t size, char **out, size_t *outlen)
 	buf = malloc(cap);
 	if (!buf)
 		return -ENOMEM;
+	cg_thp_advise(buf, cap);
 	while (len < cap) {
 		n = read(fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
@@ -287,27 +158,6 @@ static bool looks_like_path(const char *s)
 	       ends_with(s, ".yml") || ends_with(s, ".json");
 }
 
-/*
- * A NAME becomes CG_POLICY_DIR/NAME.yaml, so only boring characters, and
- * no leading '.' so nothing hidden or dot-dot-like is ever looked up.
- */
-static bool lookup_name_ok(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n == 0 || n >= CG_POLICY_NAME_MAX || s[0] == '.')
-		return false;
-	for (i = 0; i < n; i++) {
-		char ch = s[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' ||
-		      ch == '-'))
-			return false;
-	}
-	return true;
-}
-
 /* Bounded, control-character-free copy of user input for messages. */
 static const char *shown(const char *s, char *buf, size_t size)
 {
@@ -333,10 +183,9 @@ static int load_by_name(const char *name, struct cg_policy **out, char *err,
 	rc = cg_policy_parse_file(path, out, err, errlen);
 	if (rc != -ENOENT)
 		return rc;
-	for (i = 0; cg_builtin_names[i]; i++)
-		if (append(builtins, sizeof(builtins), &off, "%s%s",
-			   i ? ", " : "", cg_builtin_names[i]))
-			break;
+	for (i = 0; cg_builtin_names[i] && off < sizeof(builtins); i++)
+		off += (size_t)snprintf(builtins + off, sizeof(builtins) - off, "%s%s",
+					i ? ", " : "", cg_builtin_names[i]);
 	return cg_policy_errf(err, errlen, -ENOENT,
 		    "unknown policy '%s': not a built-in (%s) and no %s",
 		    name, builtins, path);
@@ -346,7 +195,7 @@ int cg_policy_load(const char *arg, struct cg_policy **out, char *err,
 		   size_t errlen)
 {
 	char src[CG_POLICY_NAME_MAX + 16], t[CG_POLICY_NAME_MAX + 4];
-	const char *text;
+	const char *text, *why;
 
 	if (!arg || !*arg || !out)
 		return cg_policy_errf(err, errlen, -EINVAL, "no policy given");
@@ -358,9 +207,10 @@ int cg_policy_load(const char *arg, struct cg_policy **out, char *err,
 		return cg_policy_parse_buf(src, text, strlen(text), out, err,
 					   errlen);
 	}
-	if (!lookup_name_ok(arg))
+	why = cg_policy_name_problem(arg);
+	if (why)
 		return cg_policy_errf(err, errlen, -EINVAL,
-			    "invalid policy name '%s': use 1-%d of A-Z a-z 0-9 _ . - (no leading '.'), or give a path",
-			    shown(arg, t, sizeof(t)), CG_POLICY_NAME_MAX - 1);
+			    "invalid policy name '%s': %s (or give a path to a file)",
+			    shown(arg, t, sizeof(t)), why);
 	return load_by_name(arg, out, err, errlen);
 }

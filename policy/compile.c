@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include "compile.h"
+#include "../lib/bigalloc.h"
 
 #define PROTO_OTHER	255	/* any protocol no rule names explicitly */
 #define MAX_DEPTH	130	/* /0../128 chain plus slack */
@@ -333,6 +334,7 @@ int cg_policy_compile(const struct cg_policy *p, struct cg_compiled *out,
 		cap += p->dir[dir].nrules;
 	c = calloc(1, sizeof(*c));
 	out->e = calloc(cap, sizeof(*out->e));
+	cg_thp_advise(out->e, cap * sizeof(*out->e));	/* 100k rules: 13 MB */
 	if (!c || !out->e) {
 		free(c);
 		cg_compiled_free(out);
@@ -368,8 +370,10 @@ int cg_policy_compile(const struct cg_policy *p, struct cg_compiled *out,
 void cg_compiled_free(struct cg_compiled *c)
 {
 	free(c->e);
+	free(c->seg);
 	c->e = NULL;
-	c->n = 0;
+	c->seg = NULL;
+	c->n = c->nseg = c->ntables = c->nport_keys = 0;
 }
 
 uint16_t cg_rule_counter(const struct cg_policy *p, int dir, size_t idx)

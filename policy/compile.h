@@ -16,9 +16,28 @@ struct cg_entry {
 	struct cg_lpm_val val;
 };
 
+/*
+ * One range of a port table.  An entry with more ranges than fit inline
+ * (val.nranges == CG_RANGES_IN_TABLE) names its table in val.table (the
+ * index here; the writer adds the slot).  Segments are sorted by (table,
+ * proto, lo) and do not overlap; a port in no segment takes the entry's
+ * own (action, rule).
+ */
+struct cg_port_seg {
+	uint32_t table;
+	uint16_t lo, hi;
+	uint8_t proto;		/* CG_P_TCP, CG_P_UDP, CG_P_ICMP */
+	uint8_t action;
+	uint16_t rule;
+};
+
 struct cg_compiled {
 	size_t n;
-	struct cg_entry *e;
+	struct cg_entry *e;	/* sorted by (dir, family, addr, prefixlen) */
+	size_t nseg;
+	struct cg_port_seg *seg;
+	size_t ntables;
+	size_t nport_keys;	/* cg_ports entries the segments split into */
 	uint64_t hash;		/* identifies equal compiled policies */
 	uint32_t nrules[CG_DIR_MAX];
 	uint8_t mode;

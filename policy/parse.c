@@ -2,22 +2,22 @@
 /*
  * Policy parser: YAML (and therefore JSON) text -> struct cg_policy.
  *
- * Two stages.  First yamltree.c turns libyaml's event stream into a compact tree in which every
- * node keeps its start mark, so each error can point at the line:col of the offending key or
- * value (anchors and aliases are refused there).  Then a walk driven by the schema, here, fills
- * struct cg_policy: it only descends into the nodes the format allows, to a fixed depth, and
- * size-checks every list before iterating it.
+ * One pass over libyaml's events (lib/yamlread.c), driven by the schema: each function below
+ * reads exactly the nodes its part of the format allows, checks them as they arrive, and
+ * points every error at the line:col of the offending key or value.  No tree is built, so a
+ * 100,000-rule policy costs what libyaml costs to scan it, and the reader refuses excessive
+ * nesting, anchors, aliases, tags and NUL bytes on the event that carries them.
  *
  * Scalars are matched on their text whatever their YAML style: `443` and "443" are the same
  * port.  YAML 1.1 booleans get no special meaning, so a plain `action: yes` is simply an
  * invalid action.
  *
- * File reading (cg_policy_parse_file) lives in builtin.c with the other loaders.
+ * File reading (cg_policy_parse_file) lives in builtin.c with the other loaders; names and
+ * formats shared with them in names.c.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,34 +26,20 @@
 #include <sys/socket.h>
 
 #include "policy.h"
-#include "yamltree.h"
+#include "../lib/bigalloc.h"
+#include "../lib/yamlread.h"
 
 #define CG_RULES_MAX	1000000u	/* per direction */
 #define CG_PORTS_MAX	64u		/* ranges per rule, and per bind list */
-#define KEYS_MAX	8		/* most keys any one mapping may have */
 #define SHOW_MAX	48		/* how much of a bad value we echo back */
 
 struct pctx {
-	const char *src;
-	const struct ytree *t;
-	char *err;
-	size_t errlen;
+	struct yr *r;
 };
 
-/* Error without a position (problems with the input as a whole). */
-int cg_policy_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
+/* Error at a node's start mark, or at a saved mark. */
+#define perr(c, n, ...) yr_err((c)->r, (n), __VA_ARGS__)
 
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
-/* "SOURCE:LINE:COL: message"; marks are 0-based, people count from 1. */
 static int __attribute__((format(printf, 4, 5)))
 perr_at(struct pctx *c, size_t line, size_t col, const char *fmt, ...)
 {
@@ -61,159 +47,38 @@ perr_at(struct pctx *c, size_t line, size_t col, const char *fmt, ...)
 	int rc;
 
 	va_start(ap, fmt);
-	rc = ytree_verr_at(c->err, c->errlen, c->src, line, col, fmt, ap);
+	rc = yr_verr_at(c->r->err, c->r->errlen, c->r->src, line, col, fmt, ap);
 	va_end(ap);
 	return rc;
 }
 
-/* Error at a node's start. */
-#define perr(c, n, ...) perr_at((c), (n)->line, (n)->col, __VA_ARGS__)
+#define show(n, t) yr_show((n), (t), SHOW_MAX)
+#define kind(n) yr_kind(n)
 
-/* ---- walking the tree ---- */
+#define join yr_join
+#define keyset yr_keyset
+#define seen yr_seen
+#define next_pair(c, ks, sn, idx, v) yr_next_pair((c)->r, (ks), (sn), (idx), (v))
 
-static const struct ynode *node_at(struct pctx *c, uint32_t idx)
-{
-	return ytree_node(c->t, idx);
-}
-
-/*
- * Copy a scalar for an error message: bounded, and with control bytes replaced so a hostile
- * file cannot put terminal escapes into logs.
- */
-static const char *show(const struct ynode *n, char buf[SHOW_MAX])
-{
-	const unsigned char *s = (const unsigned char *)n->u.s;
-	size_t i, cut = SHOW_MAX - 4;
-
-	if (n->type != YNODE_SCALAR)
-		return n->type == YNODE_MAPPING ? "{...}" : "[...]";
-	if (n->len > cut) {
-		while (cut > 0 && (s[cut] & 0xc0) == 0x80)	/* don't split UTF-8 */
-			cut--;
-	} else {
-		cut = n->len;
-	}
-	for (i = 0; i < cut; i++)
-		buf[i] = (s[i] < 0x20 || s[i] == 0x7f) ? '?' : (char)s[i];
-	if (cut < n->len)
-		memcpy(buf + i, "...", 3), i += 3;
-	buf[i] = '\0';
-	return buf;
-}
-
-/* A node's kind, for "must be a X, not Y" messages. */
-static const char *kind(const struct ynode *n)
-{
-	if (n->type == YNODE_MAPPING)
-		return "a mapping";
-	if (n->type == YNODE_SEQUENCE)
-		return "a sequence";
-	return n->len ? "a scalar" : "an empty value";
-}
-
-static bool sc_is(const struct ynode *n, const char *s)
-{
-	size_t len = strlen(s);
-
-	return n->type == YNODE_SCALAR && n->len == len && memcmp(n->u.s, s, len) == 0;
-}
-
-static void join(const char *const *names, char *buf, size_t size)
-{
-	size_t off = 0;
-	int i, n;
-
-	buf[0] = '\0';
-	for (i = 0; names[i] && off < size; i++) {
-		n = snprintf(buf + off, size - off, "%s%s", i ? ", " : "", names[i]);
-		if (n < 0)
-			break;
-		off += (size_t)n;
-	}
-}
-
-/*
- * The keys one mapping may hold.  `where` completes "unknown key 'x' ...".  `misplaced` is a
- * key that is valid elsewhere (`from` in an egress rule), for which `hint` says more than
- * just "unknown".
- */
-struct keyset {
-	const char *where;
-	const char *const *names;	/* NULL-terminated, fewer than KEYS_MAX */
-	const char *misplaced;
-	const char *hint;
-};
-
-static int unknown_key(struct pctx *c, const struct keyset *ks, const struct ynode *k)
-{
-	char t[SHOW_MAX], list[128];
-
-	if (ks->misplaced && sc_is(k, ks->misplaced))
-		return perr(c, k, "%s", ks->hint);
-	join(ks->names, list, sizeof(list));
-	return perr(c, k, "unknown key '%s' %s; expected one of %s", show(k, t), ks->where, list);
-}
-
-typedef const struct ynode *fields_t[KEYS_MAX];
-
-/*
- * Check every key of mapping `map` against `ks` and file the key and value nodes under the
- * key's index.  Duplicates are caught by the slot already being filled, so this stays linear
- * however the mapping is written.
- */
-static int collect(struct pctx *c, const struct ynode *map, const struct keyset *ks,
-		   fields_t key, fields_t val)
-{
-	const struct ynode *k;
-	char t[SHOW_MAX];
-	uint32_t p;
-	int i;
-
-	for (p = 0; p < map->len; p += 2) {
-		k = node_at(c, map->u.kids[p]);
-		if (k->type != YNODE_SCALAR)
-			return perr(c, k, "keys %s must be plain strings", ks->where);
-		for (i = 0; ks->names[i] && !sc_is(k, ks->names[i]); i++)
-			;
-		if (!ks->names[i])
-			return unknown_key(c, ks, k);
-		if (key[i])
-			return perr(c, k, "duplicate key '%s' %s (first at %u:%u)", show(k, t),
-				    ks->where, key[i]->line + 1, key[i]->col + 1);
-		key[i] = k;
-		val[i] = node_at(c, map->u.kids[p + 1]);
-	}
-	return 0;
-}
-
-static int need_type(struct pctx *c, const struct ynode *n, int type, const char *what)
+static int need_type(struct pctx *c, const struct yr_node *n, int type, const char *what)
 {
 	if (n->type == type)
 		return 0;
 	return perr(c, n, "%s must be %s, not %s", what,
-		    type == YNODE_MAPPING ? "a mapping" : "a sequence", kind(n));
-}
-
-/* need_type() and collect() in one step, for sections that are mappings. */
-static int need_map(struct pctx *c, const struct ynode *n, const char *what,
-		    const struct keyset *ks, fields_t key, fields_t val)
-{
-	int rc = need_type(c, n, YNODE_MAPPING, what);
-
-	return rc ? rc : collect(c, n, ks, key, val);
+		    type == YR_MAP ? "a mapping" : "a sequence", kind(n));
 }
 
 /* Exact, lowercase enum words; *idx is the position in `names`. */
-static int parse_enum(struct pctx *c, const struct ynode *n, const char *key,
+static int parse_enum(struct pctx *c, const struct yr_node *n, const char *key,
 		      const char *const *names, int *idx)
 {
 	char t[SHOW_MAX], list[64];
 	int i;
 
-	if (n->type != YNODE_SCALAR)
+	if (n->type != YR_SCALAR)
 		return perr(c, n, "'%s' must be a string, not %s", key, kind(n));
 	for (i = 0; names[i]; i++) {
-		if (sc_is(n, names[i])) {
+		if (yr_is(n, names[i])) {
 			*idx = i;
 			return 0;
 		}
@@ -228,7 +93,7 @@ static const char *const viol_names[] = { "block", "kill", NULL };
 static const char *const proto_names[] = { "any", "icmp", "tcp", "udp", NULL };
 static const uint8_t proto_vals[] = { CG_PROTO_ANY, CG_PROTO_ICMP, CG_PROTO_TCP, CG_PROTO_UDP };
 
-static int parse_u8_enum(struct pctx *c, const struct ynode *n, const char *key,
+static int parse_u8_enum(struct pctx *c, const struct yr_node *n, const char *key,
 			 const char *const *names, uint8_t *out)
 {
 	int idx, rc;
@@ -262,14 +127,14 @@ static int port_num(const char *s, size_t len, unsigned *v)
 }
 
 /* One entry of a port list: 443, "443" or "8000-8100". */
-static int parse_port_item(struct pctx *c, const struct ynode *n, struct cg_port_range *pr)
+static int parse_port_item(struct pctx *c, const struct yr_node *n, struct cg_port_range *pr)
 {
-	const char *s = n->u.s, *dash;
+	const char *s = n->s, *dash;
 	unsigned lo, hi;
 	char t[SHOW_MAX];
 	int rc;
 
-	if (n->type != YNODE_SCALAR)
+	if (n->type != YR_SCALAR)
 		return perr(c, n, "a port must be a number or a \"LO-HI\" range, not %s", kind(n));
 	dash = memchr(s, '-', n->len);
 	if (dash) {
@@ -290,42 +155,6 @@ static int parse_port_item(struct pctx *c, const struct ynode *n, struct cg_port
 			    hi, lo);
 	pr->lo = (uint16_t)lo;
 	pr->hi = (uint16_t)hi;
-	return 0;
-}
-
-/*
- * A port list.  A lone scalar (`ports: 443` or `ports: "80-90"`) is taken as a one-entry
- * list: it is unambiguous and a natural way to write one port.  An empty list is refused
- * because "no ports" would silently mean "any port".
- */
-static int parse_ports(struct pctx *c, const struct ynode *n, const char *key,
-		       struct cg_port_range **out, uint32_t *nout)
-{
-	bool seq = n->type == YNODE_SEQUENCE;
-	struct cg_port_range *r;
-	size_t cnt, i;
-	int rc;
-
-	if (n->type == YNODE_MAPPING)
-		return perr(c, n, "'%s' must be a list of ports, not a mapping", key);
-	cnt = seq ? n->len : (n->len ? 1 : 0);
-	if (!cnt)
-		return perr(c, n, "'%s' is empty; omit it to mean any port", key);
-	if (cnt > CG_PORTS_MAX)
-		return perr(c, node_at(c, n->u.kids[CG_PORTS_MAX]),
-			    "too many entries in '%s' (limit %u); use ranges", key, CG_PORTS_MAX);
-	r = calloc(cnt, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	for (i = 0; i < cnt; i++) {
-		rc = parse_port_item(c, seq ? node_at(c, n->u.kids[i]) : n, &r[i]);
-		if (rc) {
-			free(r);
-			return rc;
-		}
-	}
-	*out = r;
-	*nout = (uint32_t)cnt;
 	return 0;
 }
 
@@ -372,7 +201,7 @@ static bool is_v4mapped(const uint8_t *b)
 }
 
 /* Called with the network already masked, to suggest what was probably meant. */
-static int host_bits_err(struct pctx *c, const struct ynode *n, int fam, const uint8_t *b,
+static int host_bits_err(struct pctx *c, const struct yr_node *n, int fam, const uint8_t *b,
 			 unsigned plen)
 {
 	char t[SHOW_MAX], a[INET6_ADDRSTRLEN];
@@ -383,14 +212,14 @@ static int host_bits_err(struct pctx *c, const struct ynode *n, int fam, const u
 }
 
 /* Split "addr/len" and run inet_pton on the address part. */
-static int split_cidr(const struct ynode *n, uint8_t *b, int *fam, const char **pfx,
+static int split_cidr(const struct yr_node *n, uint8_t *b, int *fam, const char **pfx,
 		      size_t *pfxlen)
 {
-	const char *s = n->u.s, *slash = memchr(s, '/', n->len);
+	const char *s = n->s, *slash = memchr(s, '/', n->len);
 	size_t alen = slash ? (size_t)(slash - s) : n->len;
 	char a[INET6_ADDRSTRLEN + 1];
 
-	if (alen == 0 || alen >= sizeof(a) || memchr(s, '\0', alen))
+	if (alen == 0 || alen >= sizeof(a))
 		return -1;
 	memcpy(a, s, alen);
 	a[alen] = '\0';
@@ -405,7 +234,7 @@ static int split_cidr(const struct ynode *n, uint8_t *b, int *fam, const char **
  * syntax: glibc's is strict (no octal, no short forms, no zone ids), which is what a
  * security policy wants.
  */
-static int parse_cidr(struct pctx *c, const struct ynode *n, const char *key, struct cg_rule *r)
+static int parse_cidr(struct pctx *c, const struct yr_node *n, const char *key, struct cg_rule *r)
 {
 	uint8_t b[16] = { 0 };
 	unsigned plen, max;
@@ -414,7 +243,7 @@ static int parse_cidr(struct pctx *c, const struct ynode *n, const char *key, st
 	size_t pfxlen;
 	int fam;
 
-	if (n->type != YNODE_SCALAR)
+	if (n->type != YR_SCALAR)
 		return perr(c, n, "'%s' must be an address like 10.0.0.0/8, not %s", key, kind(n));
 	if (split_cidr(n, b, &fam, &pfx, &pfxlen))
 		return perr(c, n,
@@ -448,6 +277,51 @@ static int parse_cidr(struct pctx *c, const struct ynode *n, const char *key, st
 	return 0;
 }
 
+/*
+ * A port list.  A lone scalar (`ports: 443` or `ports: "80-90"`) is taken as a one-entry
+ * list: it is unambiguous and a natural way to write one port.  An empty list is refused
+ * because "no ports" would silently mean "any port".
+ */
+static int parse_ports(struct pctx *c, const struct yr_node *n, const char *key,
+		       struct cg_port_range **out, uint32_t *nout)
+{
+	struct cg_port_range r[CG_PORTS_MAX];
+	struct yr_node it;
+	size_t cnt = 0;
+	int rc;
+
+	if (n->type == YR_MAP)
+		return perr(c, n, "'%s' must be a list of ports, not a mapping", key);
+	if (n->type == YR_SCALAR) {
+		if (!n->len)
+			return perr(c, n, "'%s' is empty; omit it to mean any port", key);
+		rc = parse_port_item(c, n, &r[cnt++]);
+		if (rc)
+			return rc;
+	}
+	while (n->type == YR_SEQ) {
+		rc = yr_next(c->r, &it);
+		if (rc)
+			return rc;
+		if (it.type == YR_END)
+			break;
+		if (cnt == CG_PORTS_MAX)
+			return perr(c, &it, "too many entries in '%s' (limit %u); use ranges", key,
+				    CG_PORTS_MAX);
+		rc = parse_port_item(c, &it, &r[cnt++]);
+		if (rc)
+			return rc;
+	}
+	if (!cnt)
+		return perr(c, n, "'%s' is empty; omit it to mean any port", key);
+	*out = malloc(cnt * sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, r, cnt * sizeof(**out));
+	*nout = (uint32_t)cnt;
+	return 0;
+}
+
 enum { RK_ACTION, RK_ADDR, RK_PROTO, RK_PORTS };
 static const char *const egress_rule_keys[] = { "action", "to", "proto", "ports", NULL };
 static const char *const ingress_rule_keys[] = { "action", "from", "proto", "ports", NULL };
@@ -458,77 +332,97 @@ static const struct keyset rule_ks[CG_DIR_MAX] = {
 			     "ingress rules use 'from', not 'to'" },
 };
 
-static int parse_rule_ports(struct pctx *c, const struct ynode *k, const struct ynode *v,
-			    struct cg_rule *r)
+static int rule_value(struct pctx *c, int idx, const struct yr_node *v, int dir,
+		      struct cg_rule *r)
 {
-	if (r->proto != CG_PROTO_TCP && r->proto != CG_PROTO_UDP)
-		return perr(c, k, "ports need proto tcp or udp (proto is %s)",
-			    cg_proto_str(r->proto));
-	return parse_ports(c, v, "ports", &r->ports, &r->nports);
+	int rc, i;
+
+	switch (idx) {
+	case RK_ACTION:
+		return parse_u8_enum(c, v, "action", action_names, &r->action);
+	case RK_ADDR:
+		return parse_cidr(c, v, rule_ks[dir].names[RK_ADDR], r);
+	case RK_PROTO:
+		rc = parse_enum(c, v, "proto", proto_names, &i);
+		if (!rc)
+			r->proto = proto_vals[i];
+		return rc;
+	default:
+		return parse_ports(c, v, "ports", &r->ports, &r->nports);
+	}
 }
 
-static int parse_rule(struct pctx *c, const struct ynode *n, int dir, struct cg_rule *r)
+/* One rule; what depends on other keys (ports need tcp or udp) is checked at its end. */
+static int parse_rule(struct pctx *c, const struct yr_node *n, int dir, struct cg_rule *r)
 {
 	const char *what = dir == CG_DIR_EGRESS ? "egress rule" : "ingress rule";
 	const char *addr = rule_ks[dir].names[RK_ADDR];
-	fields_t key = { 0 }, val = { 0 };
+	struct seen seen = { 0 };
+	struct yr_node v;
 	int rc, idx;
 
-	if (n->type != YNODE_MAPPING)
+	if (n->type != YR_MAP)
 		return perr(c, n,
 			    "each %s must be a mapping like { action: deny, %s: 10.0.0.0/8 }, not %s",
 			    what, addr, kind(n));
-	rc = collect(c, n, &rule_ks[dir], key, val);
-	if (rc)
-		return rc;
 	r->line = (int)n->line + 1;
 	r->col = (int)n->col + 1;
-	if (!val[RK_ACTION])
-		return perr(c, n, "%s has no 'action' (allow or deny)", what);
-	rc = parse_u8_enum(c, val[RK_ACTION], "action", action_names, &r->action);
-	if (rc)
-		return rc;
-	if (!val[RK_ADDR])
-		return perr(c, n, "%s has no '%s' address", what, addr);
-	rc = parse_cidr(c, val[RK_ADDR], addr, r);
-	if (rc)
-		return rc;
 	r->proto = CG_PROTO_ANY;
-	if (val[RK_PROTO]) {
-		rc = parse_enum(c, val[RK_PROTO], "proto", proto_names, &idx);
+	while (!(rc = next_pair(c, &rule_ks[dir], &seen, &idx, &v)) && idx >= 0) {
+		rc = rule_value(c, idx, &v, dir, r);
 		if (rc)
 			return rc;
-		r->proto = proto_vals[idx];
 	}
-	return val[RK_PORTS] ? parse_rule_ports(c, key[RK_PORTS], val[RK_PORTS], r) : 0;
+	if (rc)
+		return rc;
+	if (!seen.have[RK_ACTION])
+		return perr(c, n, "%s has no 'action' (allow or deny)", what);
+	if (!seen.have[RK_ADDR])
+		return perr(c, n, "%s has no '%s' address", what, addr);
+	if (r->nports && r->proto != CG_PROTO_TCP && r->proto != CG_PROTO_UDP)
+		return perr_at(c, seen.line[RK_PORTS], seen.col[RK_PORTS],
+			       "ports need proto tcp or udp (proto is %s)", cg_proto_str(r->proto));
+	return 0;
 }
 
-static int parse_rules(struct pctx *c, const struct ynode *n, int dir, struct cg_direction *d)
+/* Room for one more rule; doubling keeps it amortised O(1) (and glibc grows big blocks
+ * with mremap, without copying).  Huge pages: a 100k-rule array is 4 MB. */
+static int grow_rules(struct cg_direction *d, size_t *cap)
 {
-	size_t cnt, i;
+	struct cg_rule *nr;
+	size_t ncap;
+
+	if (d->nrules < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	nr = realloc(d->rules, ncap * sizeof(*nr));
+	if (!nr)
+		return -ENOMEM;
+	cg_thp_advise(nr, ncap * sizeof(*nr));
+	d->rules = nr;
+	*cap = ncap;
+	return 0;
+}
+
+static int parse_rules(struct pctx *c, const struct yr_node *n, int dir, struct cg_direction *d)
+{
+	struct yr_node it;
+	size_t cap = 0;
 	int rc;
 
-	rc = need_type(c, n, YNODE_SEQUENCE, "'rules'");
-	if (rc)
-		return rc;
-	cnt = n->len;
-	if (cnt > CG_RULES_MAX)
-		return perr(c, node_at(c, n->u.kids[CG_RULES_MAX]), "too many %s rules (limit %u)",
-			    dir == CG_DIR_EGRESS ? "egress" : "ingress", CG_RULES_MAX);
-	if (!cnt)
-		return 0;
-	/* The count is known up front, so one exact allocation rather than growing; zeroed so
-	 * cg_policy_free() is safe if we stop part way. */
-	d->rules = calloc(cnt, sizeof(*d->rules));
-	if (!d->rules)
-		return -ENOMEM;
-	d->nrules = cnt;
-	for (i = 0; i < cnt; i++) {
-		rc = parse_rule(c, node_at(c, n->u.kids[i]), dir, &d->rules[i]);
+	rc = need_type(c, n, YR_SEQ, "'rules'");
+	while (!rc && !(rc = yr_next(c->r, &it)) && it.type != YR_END) {
+		if (d->nrules == CG_RULES_MAX)
+			return perr(c, &it, "too many %s rules (limit %u)",
+				    dir == CG_DIR_EGRESS ? "egress" : "ingress", CG_RULES_MAX);
+		rc = grow_rules(d, &cap);
 		if (rc)
 			return rc;
+		/* Counted before it is filled, zeroed so cg_policy_free() is safe if we stop. */
+		memset(&d->rules[d->nrules], 0, sizeof(d->rules[0]));
+		rc = parse_rule(c, &it, dir, &d->rules[d->nrules++]);
 	}
-	return 0;
+	return rc;
 }
 
 static const char *const dir_keys[] = { "default", "rules", NULL };
@@ -537,22 +431,21 @@ static const struct keyset dir_ks[CG_DIR_MAX] = {
 	[CG_DIR_INGRESS] = { "in 'ingress'", dir_keys, NULL, NULL },
 };
 
-static int parse_direction(struct pctx *c, const struct ynode *n, int dir,
+static int parse_direction(struct pctx *c, const struct yr_node *n, int dir,
 			   struct cg_direction *d)
 {
-	fields_t key = { 0 }, val = { 0 };
-	int rc;
+	struct seen seen = { 0 };
+	struct yr_node v;
+	int rc, idx;
 
-	rc = need_map(c, n, dir == CG_DIR_EGRESS ? "'egress'" : "'ingress'", &dir_ks[dir], key,
-		      val);
-	if (!rc && val[0])
-		rc = parse_u8_enum(c, val[0], "default", action_names, &d->default_action);
-	if (!rc && val[1])
-		rc = parse_rules(c, val[1], dir, d);
+	rc = need_type(c, n, YR_MAP, dir == CG_DIR_EGRESS ? "'egress'" : "'ingress'");
+	while (!rc && !(rc = next_pair(c, &dir_ks[dir], &seen, &idx, &v)) && idx >= 0)
+		rc = idx == 0 ? parse_u8_enum(c, &v, "default", action_names, &d->default_action) :
+				parse_rules(c, &v, dir, d);
 	return rc;
 }
 
-static int family_err(struct pctx *c, const struct ynode *n)
+static int family_err(struct pctx *c, const struct yr_node *n)
 {
 	char t[SHOW_MAX], list[320];
 	const char *names[65];
@@ -566,101 +459,103 @@ static int family_err(struct pctx *c, const struct ynode *n)
 	return perr(c, n, "unknown address family '%s'; known: %s", show(n, t), list);
 }
 
+static int parse_family_list(struct pctx *c, const struct yr_node *n, uint64_t *mask)
+{
+	struct yr_node it;
+	int rc, af;
+
+	rc = need_type(c, n, YR_SEQ, "'families.deny'");
+	while (!rc && !(rc = yr_next(c->r, &it)) && it.type != YR_END) {
+		if (it.type != YR_SCALAR)
+			return perr(c, &it, "address families are names like packet, not %s",
+				    kind(&it));
+		af = cg_family_from_name(it.s);
+		if (af < 0 || af >= 64)
+			return family_err(c, &it);
+		*mask |= UINT64_C(1) << af;
+	}
+	return rc;
+}
+
 /* families.if_unavailable: what to do where no layer can enforce it. */
 static const char *const unavail_names[] = { "refuse", "warn", NULL };
 
-static int parse_families(struct pctx *c, const struct ynode *n, uint64_t *mask,
+static int parse_families(struct pctx *c, const struct yr_node *n, uint64_t *mask,
 			  uint8_t *best_effort)
 {
 	static const char *const keys[] = { "deny", "if_unavailable", NULL };
 	static const struct keyset ks = { "in 'families'", keys, NULL, NULL };
-	fields_t key = { 0 }, val = { 0 };
-	const struct ynode *it;
-	uint32_t i;
-	int rc, af;
+	struct seen seen = { 0 };
+	struct yr_node v;
+	int rc, idx;
 
-	rc = need_map(c, n, "'families'", &ks, key, val);
-	if (!rc && val[1])
-		rc = parse_u8_enum(c, val[1], "families.if_unavailable",
-				   unavail_names, best_effort);
-	if (rc || !val[0])
-		return rc;
-	rc = need_type(c, val[0], YNODE_SEQUENCE, "'families.deny'");
-	if (rc)
-		return rc;
-	for (i = 0; i < val[0]->len; i++) {
-		it = node_at(c, val[0]->u.kids[i]);
-		if (it->type != YNODE_SCALAR)
-			return perr(c, it, "address families are names like packet, not %s",
-				    kind(it));
-		/* A NUL inside the scalar would make a prefix of it match a name. */
-		af = memchr(it->u.s, '\0', it->len) ? -1 : cg_family_from_name(it->u.s);
-		if (af < 0 || af >= 64)
-			return family_err(c, it);
-		*mask |= UINT64_C(1) << af;
-	}
-	return 0;
-}
-
-static int parse_bind(struct pctx *c, const struct ynode *n, struct cg_sockets *s)
-{
-	static const char *const keys[] = { "default", "allow", "deny", NULL };
-	static const struct keyset ks = { "in 'bind'", keys, NULL, NULL };
-	fields_t key = { 0 }, val = { 0 };
-	int rc;
-
-	rc = need_map(c, n, "'bind'", &ks, key, val);
-	if (!rc && val[0])
-		rc = parse_u8_enum(c, val[0], "bind default", action_names, &s->bind_default);
-	if (!rc && val[1])
-		rc = parse_ports(c, val[1], "bind.allow", &s->bind_allow, &s->nbind_allow);
-	if (!rc && val[2])
-		rc = parse_ports(c, val[2], "bind.deny", &s->bind_deny, &s->nbind_deny);
+	rc = need_type(c, n, YR_MAP, "'families'");
+	while (!rc && !(rc = next_pair(c, &ks, &seen, &idx, &v)) && idx >= 0)
+		rc = idx == 0 ? parse_family_list(c, &v, mask) :
+				parse_u8_enum(c, &v, "families.if_unavailable", unavail_names,
+					      best_effort);
 	return rc;
 }
 
-static int parse_sockets(struct pctx *c, const struct ynode *n, struct cg_sockets *s)
+static int parse_bind(struct pctx *c, const struct yr_node *n, struct cg_sockets *s)
+{
+	static const char *const keys[] = { "default", "allow", "deny", NULL };
+	static const struct keyset ks = { "in 'bind'", keys, NULL, NULL };
+	struct seen seen = { 0 };
+	struct yr_node v;
+	int rc, idx;
+
+	rc = need_type(c, n, YR_MAP, "'bind'");
+	while (!rc && !(rc = next_pair(c, &ks, &seen, &idx, &v)) && idx >= 0) {
+		if (idx == 0)
+			rc = parse_u8_enum(c, &v, "bind default", action_names, &s->bind_default);
+		else if (idx == 1)
+			rc = parse_ports(c, &v, "bind.allow", &s->bind_allow, &s->nbind_allow);
+		else
+			rc = parse_ports(c, &v, "bind.deny", &s->bind_deny, &s->nbind_deny);
+	}
+	return rc;
+}
+
+static int parse_sockets(struct pctx *c, const struct yr_node *n, struct cg_sockets *s)
 {
 	static const char *const keys[] = { "raw", "families", "bind", NULL };
 	static const struct keyset ks = { "in 'sockets'", keys, NULL, NULL };
-	fields_t key = { 0 }, val = { 0 };
+	struct seen seen = { 0 };
+	struct yr_node v;
 	uint8_t raw;
-	int rc;
+	int rc, idx;
 
-	rc = need_map(c, n, "'sockets'", &ks, key, val);
-	if (rc)
-		return rc;
+	rc = need_type(c, n, YR_MAP, "'sockets'");
 	s->present = 1;
-	if (val[0]) {
-		rc = parse_u8_enum(c, val[0], "raw", action_names, &raw);
-		if (rc)
-			return rc;
-		s->raw = (int8_t)raw;
+	while (!rc && !(rc = next_pair(c, &ks, &seen, &idx, &v)) && idx >= 0) {
+		if (idx == 0) {
+			rc = parse_u8_enum(c, &v, "raw", action_names, &raw);
+			s->raw = rc ? s->raw : (int8_t)raw;
+		} else if (idx == 1) {
+			rc = parse_families(c, &v, &s->deny_families, &s->families_best_effort);
+		} else {
+			rc = parse_bind(c, &v, s);
+		}
 	}
-	if (val[1]) {
-		rc = parse_families(c, val[1], &s->deny_families,
-				    &s->families_best_effort);
-		if (rc)
-			return rc;
-	}
-	return val[2] ? parse_bind(c, val[2], s) : 0;
+	return rc;
 }
 
 /* A decimal count 1..CG_EV_LIMIT (events.rate, events.burst). */
 #define CG_EV_LIMIT	1000000
-static int parse_ev_count(struct pctx *c, const struct ynode *n, const char *key,
+static int parse_ev_count(struct pctx *c, const struct yr_node *n, const char *key,
 			  uint32_t *out)
 {
 	char t[SHOW_MAX];
 	uint64_t v = 0;
-	uint32_t i;
+	size_t i;
 
-	if (n->type != YNODE_SCALAR || !n->len || n->len > 7 || n->u.s[0] == '0')
+	if (n->type != YR_SCALAR || !n->len || n->len > 7 || n->s[0] == '0')
 		goto bad;
 	for (i = 0; i < n->len; i++) {
-		if (n->u.s[i] < '0' || n->u.s[i] > '9')
+		if (n->s[i] < '0' || n->s[i] > '9')
 			goto bad;
-		v = v * 10 + (n->u.s[i] - '0');
+		v = v * 10 + (uint64_t)(n->s[i] - '0');
 	}
 	if (v <= CG_EV_LIMIT) {
 		*out = (uint32_t)v;
@@ -668,53 +563,41 @@ static int parse_ev_count(struct pctx *c, const struct ynode *n, const char *key
 	}
 bad:
 	return perr(c, n, "events.%s must be a whole number from 1 to %d, not '%s'", key,
-		    CG_EV_LIMIT, n->type == YNODE_SCALAR ? show(n, t) : kind(n));
+		    CG_EV_LIMIT, n->type == YR_SCALAR ? show(n, t) : kind(n));
 }
 
 /* events: off | { rate: N, burst: N } */
-static int parse_events(struct pctx *c, const struct ynode *n, struct cg_events_cfg *e)
+static int parse_events(struct pctx *c, const struct yr_node *n, struct cg_events_cfg *e)
 {
 	static const char *const keys[] = { "rate", "burst", NULL };
 	static const struct keyset ks = { "in 'events'", keys, NULL, NULL };
-	fields_t key = { 0 }, val = { 0 };
-	int rc;
+	struct seen seen = { 0 };
+	struct yr_node v;
+	int rc = 0, idx;
 
-	if (n->type == YNODE_SCALAR && sc_is(n, "off")) {
+	if (n->type == YR_SCALAR && n->len == 3 && !strcmp(n->s, "off")) {
 		e->off = 1;
 		return 0;
 	}
-	if (n->type != YNODE_MAPPING)
+	if (n->type != YR_MAP)
 		return perr(c, n, "'events' must be 'off' or a mapping { rate: N, burst: N }");
-	rc = collect(c, n, &ks, key, val);
-	if (!rc && val[0])
-		rc = parse_ev_count(c, val[0], "rate", &e->rate);
-	if (!rc && val[1])
-		rc = parse_ev_count(c, val[1], "burst", &e->burst);
+	while (!rc && !(rc = next_pair(c, &ks, &seen, &idx, &v)) && idx >= 0)
+		rc = parse_ev_count(c, &v, idx ? "burst" : "rate", idx ? &e->burst : &e->rate);
 	return rc;
 }
 
 /* The name ends up in paths, map names and logs: keep it boring. */
-static int parse_name(struct pctx *c, const struct ynode *n, char *out)
+static int parse_name(struct pctx *c, const struct yr_node *n, char *out)
 {
 	char t[SHOW_MAX];
-	uint32_t i;
+	const char *why;
 
-	if (n->type != YNODE_SCALAR)
+	if (n->type != YR_SCALAR)
 		return perr(c, n, "'policy' must be a name, not %s", kind(n));
-	if (!n->len)
-		return perr(c, n, "policy name is empty");
-	if (n->len >= CG_POLICY_NAME_MAX)
-		return perr(c, n, "policy name is %u characters; the limit is %d", n->len,
-			    CG_POLICY_NAME_MAX - 1);
-	for (i = 0; i < n->len; i++)
-		if (!n->u.s[i] ||
-		    !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
-			    n->u.s[i]))
-			return perr(c, n,
-				    "invalid character in policy name '%s'; use A-Z a-z 0-9 _ . -",
-				    show(n, t));
-	memcpy(out, n->u.s, n->len);
-	out[n->len] = '\0';
+	why = cg_policy_name_problem(n->s);
+	if (why)
+		return perr(c, n, "invalid policy name '%s': %s", show(n, t), why);
+	memcpy(out, n->s, n->len + 1);
 	return 0;
 }
 
@@ -724,85 +607,84 @@ static const char *const top_keys[] = {
 };
 static const struct keyset top_ks = { "at top level", top_keys, NULL, NULL };
 
-static bool is_null(const struct ynode *n)
+static int top_value(struct pctx *c, int idx, const struct yr_node *v, struct cg_policy *p)
 {
-	return n->type == YNODE_SCALAR && n->plain &&
-	       (n->len == 0 || sc_is(n, "~") || sc_is(n, "null"));
+	switch (idx) {
+	case TK_POLICY:
+		return parse_name(c, v, p->name);
+	case TK_MODE:
+		return parse_u8_enum(c, v, "mode", mode_names, &p->mode);
+	case TK_VIOL:
+		return parse_u8_enum(c, v, "on_violation", viol_names, &p->on_violation);
+	case TK_EGRESS:
+		return parse_direction(c, v, CG_DIR_EGRESS, &p->dir[CG_DIR_EGRESS]);
+	case TK_INGRESS:
+		return parse_direction(c, v, CG_DIR_INGRESS, &p->dir[CG_DIR_INGRESS]);
+	case TK_EVENTS:
+		return parse_events(c, v, &p->events);
+	default:
+		return parse_sockets(c, v, &p->sockets);
+	}
 }
 
-static int parse_root(struct pctx *c, const struct ynode *root, struct cg_policy *p)
+static int parse_root(struct pctx *c, struct cg_policy *p)
 {
-	fields_t key = { 0 }, val = { 0 };
-	int rc;
+	struct seen seen = { 0 };
+	struct yr_node root, v;
+	int rc, idx;
 
-	if (is_null(root))
-		return perr(c, root, "empty policy");
-	if (root->type != YNODE_MAPPING)
-		return perr(c, root, "a policy must be a mapping starting with 'policy: NAME', not %s",
-			    kind(root));
-	rc = collect(c, root, &top_ks, key, val);
+	rc = yr_next(c->r, &root);
 	if (rc)
 		return rc;
-	if (!val[TK_POLICY])
-		return perr(c, root, "missing required key 'policy' (the policy name)");
-	rc = parse_name(c, val[TK_POLICY], p->name);
-	if (!rc && val[TK_MODE])
-		rc = parse_u8_enum(c, val[TK_MODE], "mode", mode_names, &p->mode);
-	if (!rc && val[TK_VIOL])
-		rc = parse_u8_enum(c, val[TK_VIOL], "on_violation", viol_names, &p->on_violation);
-	if (!rc && val[TK_EGRESS])
-		rc = parse_direction(c, val[TK_EGRESS], CG_DIR_EGRESS, &p->dir[CG_DIR_EGRESS]);
-	if (!rc && val[TK_INGRESS])
-		rc = parse_direction(c, val[TK_INGRESS], CG_DIR_INGRESS, &p->dir[CG_DIR_INGRESS]);
-	if (!rc && val[TK_SOCKETS])
-		rc = parse_sockets(c, val[TK_SOCKETS], &p->sockets);
-	if (!rc && val[TK_EVENTS])
-		rc = parse_events(c, val[TK_EVENTS], &p->events);
-	return rc;
-}
-
-static int build(struct pctx *c, struct cg_policy **out)
-{
-	struct cg_policy *p;
-	int rc;
-
-	if (!c->t->root)
+	if (root.type == YR_NONE)
 		return perr_at(c, 0, 0, "empty policy");
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	p->sockets.raw = -1;
-	p->events.rate = CG_EVENTS_RATE_DEFAULT;
-	p->events.burst = CG_EVENTS_BURST_DEFAULT;
-	memcpy(p->source, c->src, strnlen(c->src, sizeof(p->source) - 1));
-	rc = parse_root(c, c->t->root, p);
-	if (rc) {
-		cg_policy_free(p);
-		return rc;
+	if (yr_is_null(&root))
+		return perr(c, &root, "empty policy");
+	if (root.type != YR_MAP)
+		return perr(c, &root, "a policy must be a mapping starting with 'policy: NAME', not %s",
+			    kind(&root));
+	while (!(rc = next_pair(c, &top_ks, &seen, &idx, &v)) && idx >= 0) {
+		rc = top_value(c, idx, &v, p);
+		if (rc)
+			return rc;
 	}
-	*out = p;
-	return 0;
+	if (!rc && !seen.have[TK_POLICY])
+		return perr(c, &root, "missing required key 'policy' (the policy name)");
+	return rc;
 }
 
 int cg_policy_parse_buf(const char *source, const char *buf, size_t len,
 			struct cg_policy **out, char *err, size_t errlen)
 {
-	struct ytree t = { 0 };
-	struct pctx c = { source ? source : "<policy>", &t, err, errlen };
-	struct cg_policy *p = NULL;
+	const char *src = source ? source : "<policy>";
+	struct cg_policy *p;
+	struct yr r;
+	struct pctx c = { &r };
 	int rc;
 
 	if (!out || (!buf && len))
-		return cg_policy_errf(err, errlen, -EINVAL, "%s: no policy text", c.src);
+		return cg_policy_errf(err, errlen, -EINVAL, "%s: no policy text", src);
 	if (len > CG_POLICY_FILE_MAX)
 		return cg_policy_errf(err, errlen, -EINVAL, "%s: policy is %zu bytes; the limit is %u MiB",
-			    c.src, len, CG_POLICY_FILE_MAX >> 20);
-	rc = ytree_load(&t, c.src, buf, len, err, errlen);
+				      src, len, CG_POLICY_FILE_MAX >> 20);
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return cg_policy_errf(err, errlen, -ENOMEM, "%s: out of memory", src);
+	p->sockets.raw = -1;
+	p->events.rate = CG_EVENTS_RATE_DEFAULT;
+	p->events.burst = CG_EVENTS_BURST_DEFAULT;
+	memcpy(p->source, src, strnlen(src, sizeof(p->source) - 1));
+	rc = yr_init(&r, src, buf, len, err, errlen);
 	if (!rc)
-		rc = build(&c, &p);
-	ytree_free(&t);
-	if (rc)
+		rc = parse_root(&c, p);
+	rc = yr_done(&r, rc);
+	yr_free(&r);
+	if (rc) {
+		if (rc == -ENOMEM)
+			cg_policy_errf(err, errlen, rc, "%s: out of memory", src);
+		cg_policy_free(p);
 		return rc;
+	}
 	if (err && errlen)
 		err[0] = '\0';
 	*out = p;

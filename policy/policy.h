@@ -129,8 +129,14 @@ const char *cg_builtin_policy(const char *name);
 int cg_family_from_name(const char *name);
 const char *cg_family_name(int af);
 
+/*
+ * Why @s is not a valid policy name (1-63 of A-Z a-z 0-9 _ . -, not starting with '.',
+ * so never "." or ".."), or NULL if it is one.  For files, the CLI and the daemon alike.
+ */
+const char *cg_policy_name_problem(const char *s);
+
 /* Writes a message (printf-style) to err/errlen and returns @rc; for
- * errors without a source position.  Shared by parse.c and builtin.c. */
+ * errors without a source position.  Shared by names.c's users in policy/. */
 int cg_policy_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

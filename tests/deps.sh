@@ -7,7 +7,8 @@ zlib1g-dev libyaml-dev libcmocka-dev libmicrohttpd-dev libjson-c-dev prometheus 
 libcgroup-dev iproute2 iputils-ping nftables jq iperf3 hyperfine
 valgrind procps util-linux kmod podman runc busybox-static curl
 qemu-system-x86 linux-image-amd64 cpio
-libnftables-dev systemtap-sdt-dev bpftrace libseccomp-dev libnl-genl-3-dev acl"
+libnftables-dev systemtap-sdt-dev bpftrace libseccomp-dev libnl-genl-3-dev acl
+libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

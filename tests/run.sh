@@ -1,21 +1,23 @@
 #!/bin/bash
 # Runs cgguard's test tiers and prints one closing line:
 #   "N passed, N failed, N skipped"
-# Usage: tests/run.sh [unit|bpf|integration ...]   (default: all tiers)
+# Usage: tests/run.sh [unit|fuzz|bpf|integration ...]   (default: all tiers)
 # A test exits 0 (pass), 77 (skip: its feature is truly missing here) or
 # anything else (fail).  Under CI=true a skip counts as a failure.
 set -u
 cd "$(dirname "$0")/.."
 O=.output/tests
-tiers=${*:-unit bpf integration e2e vm}
+tiers=${*:-unit fuzz bpf integration e2e vm}
 
 # Tiers other than unit touch shared host state (cgroups, bpffs pins, network
 # namespaces, nft tables, containers): two runs at once (two checkouts, two
 # developers) would see each other's state.  Serialise them on one lock.
-case "${CGGUARD_SYSTEST_LOCKED:-} $tiers " in 1*|" unit ") ;; *)
+# (unit and fuzz touch nothing shared.)
+shared=$(printf '%s\n' $tiers | grep -vx 'unit\|fuzz')
+if [ "${CGGUARD_SYSTEST_LOCKED:-}" != 1 ] && [ -n "$shared" ]; then
 	exec 9>/run/lock/cgguard-systest.lock
-	flock 9; export CGGUARD_SYSTEST_LOCKED=1 ;;
-esac
+	flock 9; export CGGUARD_SYSTEST_LOCKED=1
+fi
 passed=0 failed=0 skipped=0 failed_names=""
 
 run_one() { # run_one NAME CMD...
@@ -38,6 +40,10 @@ for tier in $tiers; do
 	unit)
 		run_one unit/policy $O/test_policy
 		run_one unit/compile $O/test_compile ;;
+	fuzz)	# each libFuzzer harness for FUZZ_SECONDS (60) on the committed corpus
+		for n in policy config ctl oci; do
+			run_one "fuzz/$n" tests/fuzz/run.sh "${FUZZ_SECONDS:-60}" $n
+		done ;;
 	bpf)
 		run_one bpf/verdict $O/test_verdict
 		run_one bpf/explain $O/test_explain ;;

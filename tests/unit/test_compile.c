@@ -31,6 +31,7 @@
 
 #include "policy.h"
 #include "compile.h"
+#include "lookup.h"
 
 #define P_GRE		47	/* a protocol no rule can name */
 #define NO_COUNTER	0xffffffffu
@@ -104,44 +105,23 @@ static struct probe mk(int dir, const char *a, uint8_t proto, uint16_t port)
 	return q;
 }
 
-/* The longest-prefix entry for @q, as the LPM trie would return it. */
-static const struct cg_entry *lookup(const struct cg_compiled *c,
-				     const struct probe *q)
-{
-	const struct cg_entry *best = NULL;
-	size_t i;
-
-	for (i = 0; i < c->n; i++) {
-		const struct cg_lpm_key *k = &c->e[i].key;
-
-		if (k->dir != q->dir || k->family != q->fam ||
-		    !prefix_has(k->addr, k->prefixlen - CG_LPM_HDR_BITS, q->addr))
-			continue;
-		if (!best || k->prefixlen > best->key.prefixlen)
-			best = &c->e[i];
-	}
-	return best;
-}
-
-/* What guard.bpf.c decides for a parsed packet. */
+/* What guard.bpf.c decides for a parsed packet: policy/lookup.c, which
+ * walks the compiled table step for step as the kernel does. */
 static struct verdict eval_table(const struct cg_compiled *c,
 				 const struct probe *q)
 {
-	const struct cg_entry *e = lookup(c, q);
-	const struct cg_lpm_val *v;
-	int i;
+	struct cg_query cq = { .dir = q->dir, .proto = q->proto,
+			       .port = q->port };
+	struct cg_verdict v;
+	int rc;
 
-	if (!e)
-		fail_msg("no entry for dir %d family %d: /0 entry missing",
-			 q->dir, q->fam);
-	v = &e->val;
-	for (i = 0; i < v->nranges; i++) {
-		const struct cg_range *r = &v->r[i];
-
-		if (r->proto == q->proto && q->port >= r->lo && q->port <= r->hi)
-			return (struct verdict){ r->action, r->rule };
-	}
-	return (struct verdict){ v->action, v->rule };
+	cq.family = q->fam == CG_FAM_V4 ? AF_INET : AF_INET6;
+	memcpy(cq.addr, q->addr, 16);
+	rc = cg_lookup(c, NULL, &cq, &v);
+	if (rc)
+		fail_msg("no entry for dir %d family %d: /0 entry missing (%d)",
+			 q->dir, q->fam, rc);
+	return (struct verdict){ v.action, v.counter };
 }
 
 static int rule_matches(const struct cg_rule *r, const struct probe *q)
@@ -736,6 +716,76 @@ static void test_rule_counters(void **state)
 	assert_int_equal(cg_counter_rule(&p, 15, &dir, &idx), -ENOENT);
 }
 
+/* policy/lookup.c names the rule and the reason, as explain shows them. */
+static void test_lookup_reasons(void **state)
+{
+	(void)state;
+	struct cg_policy *p = parse(
+		"policy: t\n"
+		"mode: audit\n"
+		"egress:\n"
+		"  default: deny\n"
+		"  rules:\n"
+		"    - { action: allow, to: 10.0.0.0/8 }\n"			/* 2 */
+		"    - { action: allow, to: 10.1.0.0/16, proto: tcp }\n"	/* 3 */
+		"    - { action: deny,  to: 10.1.0.0/16, proto: tcp, ports: [22] }\n" /* 4 */
+		"ingress:\n"
+		"  rules:\n"
+		"    - { action: deny, from: \"2001:db8::/32\", proto: udp }\n"); /* 5 */
+	struct cg_query q = { .dir = EG, .family = AF_INET, .proto = TCP,
+			      .port = 22, .addr = { 10, 1, 2, 3 } };
+	struct cg_verdict v;
+
+	{
+		struct cg_compiled c;
+
+		compile_ok(p, &c);
+		assert_int_equal(cg_lookup(&c, p, &q, &v), 0);
+		assert_int_equal(v.action, DENY);
+		assert_int_equal(v.audit, 1);
+		assert_int_equal(v.counter, 4);
+		assert_int_equal(v.rule, 2);
+		assert_int_equal(v.reason, CG_WHY_TIE_DENY);
+		q.port = 23;
+		assert_int_equal(cg_lookup(&c, p, &q, &v), 0);
+		assert_int_equal(v.action, ALLOW);
+		assert_int_equal(v.rule, 1);
+		assert_int_equal(v.reason, CG_WHY_PREFIX);
+		q.proto = UDP;	/* 10/8 any */
+		assert_int_equal(cg_lookup(&c, p, &q, &v), 0);
+		assert_int_equal(v.counter, 2);
+		assert_int_equal(v.rule, 0);
+		q.addr[0] = 11;
+		assert_int_equal(cg_lookup(&c, p, &q, &v), 0);
+		assert_int_equal(v.action, DENY);
+		assert_int_equal(v.counter, CG_RULE_DEFAULT_EGRESS);
+		assert_int_equal(v.reason, CG_WHY_DEFAULT);
+		assert_int_equal(v.rule, -1);
+		q.unparsed = 1;
+		q.addr[0] = 10;
+		assert_int_equal(cg_lookup(&c, p, &q, &v), 0);
+		assert_int_equal(v.counter, CG_RULE_UNPARSED);
+		assert_int_equal(v.reason, CG_WHY_UNPARSED);
+		/* IPv4-mapped IPv6 is judged as IPv4; ICMPv6 as icmp */
+		q = (struct cg_query){ .dir = EG, .family = AF_INET6,
+			.proto = TCP, .port = 22 };
+		inet_pton(AF_INET6, "::ffff:10.1.9.9", q.addr);
+		assert_int_equal(cg_lookup(&c, p, &q, &v), 0);
+		assert_int_equal(v.counter, 4);
+		q = (struct cg_query){ .dir = IN, .family = AF_INET6,
+			.proto = UDP, .port = 53 };
+		inet_pton(AF_INET6, "2001:db8::1", q.addr);
+		assert_int_equal(cg_lookup(&c, p, &q, &v), 0);
+		assert_int_equal(v.action, DENY);
+		assert_int_equal(v.counter, 5);
+		assert_int_equal(v.rule, 0);
+		q.dir = 7;
+		assert_int_equal(cg_lookup(&c, p, &q, &v), -EINVAL);
+		cg_compiled_free(&c);
+	}
+	cg_policy_free(p);
+}
+
 /* ------------------------------------------------------------------ */
 /* Hash. */
 
@@ -1128,6 +1178,7 @@ int main(void)
 		cmocka_unit_test(test_too_many_ranges),
 		cmocka_unit_test(test_attribution_fallback),
 		cmocka_unit_test(test_rule_counters),
+		cmocka_unit_test(test_lookup_reasons),
 		cmocka_unit_test(test_hash),
 		cmocka_unit_test(test_100k_rules),
 		cmocka_unit_test(test_random_differential),
