@@ -28,7 +28,7 @@ CMD_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(CMD_SRCS) $(DAEMON_SRCS))
 
 TEST_BINS := $(OUTPUT)/tests/test_policy $(OUTPUT)/tests/test_compile \
              $(OUTPUT)/tests/test_verdict $(OUTPUT)/tests/test_explain
-BENCH_BINS := $(OUTPUT)/bench/bench_prog
+BENCH_BINS := $(OUTPUT)/bench/bench_prog $(OUTPUT)/bench/bench_events
 
 .SECONDARY:
 .PHONY: all clean deps test test-build test-unit test-integration bench install demo fuzz fuzz-build
@@ -69,6 +69,8 @@ $(OUTPUT)/tests/test_compile: tests/unit/test_compile.c $(LIB_OBJS) | $(OUTPUT)/
 $(OUTPUT)/tests/test_verdict: tests/bpf/test_verdict.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 $(OUTPUT)/tests/test_explain: tests/bpf/test_explain.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+$(OUTPUT)/bench/bench_events: bench/bench_events.c $(LIB_OBJS) | $(OUTPUT)/bench
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 $(OUTPUT)/bench/bench_prog: bench/bench_prog.c $(LIB_OBJS) | $(OUTPUT)/bench
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@

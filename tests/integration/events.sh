@@ -58,6 +58,23 @@ expect_eq "every event has a time and a socket cookie" \
 expect_eq "stats events.emitted" "$("$CGG" stats --json --cgroup "$CG" | jq '.[0].events.emitted')" 40
 expect_eq "stats events.suppressed" "$("$CGG" stats --json --cgroup "$CG" | jq '.[0].events.suppressed')" 0
 
+# ---- rule hits per cgroup ----------------------------------------------
+# A second cgroup on the same policy (same slot): its own hits.
+CGB=$(make_cg ev-b)
+"$CGG" attach --cgroup "$CGB" --policy "$T/p.yaml" || fail "attach b"
+client "$CGB" udp-send 10.210.0.3 5300 5 > /dev/null
+hits() { "$CGG" stats --json --cgroup "$1" --rules | jq -c "[.[0].rules[] | select(.counter == $2) | .hits][0]"; }
+expect_eq "rule 2 hits in cgroup a" "$(hits "$CG" 2)" 30
+expect_eq "rule 3 hits in cgroup a" "$(hits "$CG" 3)" 10
+expect_eq "rule 2 hits in cgroup b" "$(hits "$CGB" 2)" 5
+expect_eq "rule 2 hits of the policy (both cgroups)" \
+	"$("$CGG" stats --json --cgroup "$CG" | jq '[.[0].rule_hits[] | select(.counter == 2) | .packets][0]')" 35
+expect_eq "unused rules in cgroup a (defaults, ingress rule)" \
+	"$("$CGG" stats --json --cgroup "$CG" --unused | jq -c '[.[0].rules[].counter]')" "[0,1,4]"
+"$CGG" stats --cgroup "$CG" --unused | grep -q "deny from 10.210.0.2/32 proto udp ports 6000 (.*p.yaml:9)   \[never fired\]" &&
+	pass "--unused text names the rule and its line" || fail "--unused text: $("$CGG" stats --cgroup "$CG" --unused)"
+"$CGG" detach --cgroup "$CGB" >/dev/null
+
 # ---- packet layer (ingress), bind and create ----------------------------
 monitor_start "$T/m2"
 client "$CG" udp-recv 10.210.0.1 6000 600 > "$T/r" &
