@@ -13,14 +13,14 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS)
 LDLIBS    += $(LIBBPF_LIBS) -lelf -lz -lyaml
 
-BPF_SRCS  := bpf/guard.bpf.c bpf/lsm.bpf.c
+BPF_SRCS  := bpf/guard.bpf.c bpf/lsm.bpf.c bpf/sockfilter.bpf.c
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/names.c policy/parse.c lib/yamlread.c lib/bigalloc.c lib/args.c lib/jsonparse.c \
              policy/builtin.c policy/compile.c policy/lookup.c bpf/loader.c bpf/attach.c bpf/upgrade.c \
-             bpf/probe.c bpf/evmaps.c \
-             events/decode.c events/reader.c events/explain.c
+             bpf/probe.c bpf/sockfilter.c libcgguard/cgguard.c libcgguard/classic.c \
+             bpf/evmaps.c events/decode.c events/reader.c events/explain.c
 DAEMON_SRCS := $(wildcard daemon/*.c)
 CMD_SRCS  := $(wildcard cmd/*.c)
 LIB_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
@@ -31,8 +31,9 @@ TEST_BINS := $(OUTPUT)/tests/test_policy $(OUTPUT)/tests/test_compile \
 BENCH_BINS := $(OUTPUT)/bench/bench_prog $(OUTPUT)/bench/bench_events
 
 .SECONDARY:
-.PHONY: all clean deps test test-build test-unit test-integration bench install demo fuzz fuzz-build
-all: cgguard
+.PHONY: all clean deps test test-build test-unit test-integration bench install demo fuzz fuzz-build \
+	libcgguard
+all: cgguard libcgguard
 
 deps:
 	./tests/deps.sh
@@ -80,7 +81,39 @@ $(OUTPUT)/tests/foreign.bpf.o: tests/integration/foreign.bpf.c $(OUTPUT)/vmlinux
 $(OUTPUT)/cgg_traffic: tests/tools/cgg_traffic.c | $(OUTPUT)
 	$(CC) -O2 -g -Wall -Wextra $< -o $@
 
-TEST_DATA := $(OUTPUT)/tests/foreign.bpf.o $(OUTPUT)/cgg_traffic
+# libcgguard: static and shared, one public header, cgguard.pc.  Its
+# objects (the policy parser and compiler for the classic path included)
+# are built again as PIC with hidden visibility: only cgguard.h's
+# CGGUARD_API functions are exported.
+LIBCGG_VERSION := 0.1.0
+LIBCGG_SRCS := libcgguard/cgguard.c libcgguard/classic.c policy/names.c policy/parse.c \
+               lib/yamlread.c lib/bigalloc.c policy/builtin.c policy/compile.c
+LIBCGG_OBJS := $(patsubst %.c,$(OUTPUT)/pic/%.o,$(LIBCGG_SRCS))
+LIBCGG      := $(OUTPUT)/libcgguard.a $(OUTPUT)/libcgguard.so.$(LIBCGG_VERSION) \
+               $(OUTPUT)/libcgguard.so $(OUTPUT)/cgguard.pc $(OUTPUT)/cgguard-example
+
+$(OUTPUT)/pic/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+$(OUTPUT)/libcgguard.a: $(LIBCGG_OBJS)
+	rm -f $@ && $(AR) rcs $@ $^
+$(OUTPUT)/libcgguard.so.$(LIBCGG_VERSION): $(LIBCGG_OBJS)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libcgguard.so.0 -Wl,--no-undefined \
+		$^ -lyaml -o $@
+$(OUTPUT)/libcgguard.so: $(OUTPUT)/libcgguard.so.$(LIBCGG_VERSION)
+	ln -sf libcgguard.so.$(LIBCGG_VERSION) $@
+	ln -sf libcgguard.so.$(LIBCGG_VERSION) $(OUTPUT)/libcgguard.so.0
+$(OUTPUT)/cgguard.pc: libcgguard/cgguard.pc.in Makefile | $(OUTPUT)
+	sed 's|@PREFIX@|$(PREFIX)|; s|@VERSION@|$(LIBCGG_VERSION)|' $< > $@
+# The example links the static library, as a user of the .pc would.
+$(OUTPUT)/cgguard-example: libcgguard/example.c $(OUTPUT)/libcgguard.a
+	$(CC) -O2 -g -Wall -Wextra -Ilibcgguard $< $(OUTPUT)/libcgguard.a -lyaml -o $@
+libcgguard: $(LIBCGG)
+
+$(OUTPUT)/cgg_sfcheck: tests/tools/cgg_sfcheck.c $(OUTPUT)/libcgguard.a | $(OUTPUT)
+	$(CC) -O2 -g -Wall -Wextra -Ilibcgguard $< $(OUTPUT)/libcgguard.a -lyaml -lbpf -o $@
+
+TEST_DATA := $(OUTPUT)/tests/foreign.bpf.o $(OUTPUT)/cgg_traffic $(OUTPUT)/cgg_sfcheck
 
 # libFuzzer harnesses (tests/fuzz/): everything they reach is rebuilt with clang,
 # ASan and UBSan into $(OUTPUT)/fuzz.  `make fuzz FUZZ_SECONDS=N` runs each for N s.
@@ -113,7 +146,7 @@ test:
 	$(MAKE) test-build
 	./tests/run.sh
 
-test-build: cgguard $(TEST_BINS) $(TEST_DATA) $(FUZZ_BINS)
+test-build: cgguard libcgguard $(TEST_BINS) $(TEST_DATA) $(FUZZ_BINS)
 
 test-unit: $(TEST_BINS)
 	./tests/run.sh unit
@@ -125,8 +158,15 @@ bench: cgguard $(BENCH_BINS)
 	./bench/run.sh
 
 # PREFIX and DESTDIR are honoured; the hooks.d file points at $(PREFIX)/sbin.
-install: cgguard
+install: cgguard libcgguard
 	install -D -m 0755 cgguard $(DESTDIR)$(PREFIX)/sbin/cgguard
+	install -D -m 0644 libcgguard/cgguard.h $(DESTDIR)$(PREFIX)/include/cgguard.h
+	install -D -m 0644 $(OUTPUT)/libcgguard.a $(DESTDIR)$(PREFIX)/lib/libcgguard.a
+	install -D -m 0755 $(OUTPUT)/libcgguard.so.$(LIBCGG_VERSION) $(DESTDIR)$(PREFIX)/lib/libcgguard.so.$(LIBCGG_VERSION)
+	ln -sf libcgguard.so.$(LIBCGG_VERSION) $(DESTDIR)$(PREFIX)/lib/libcgguard.so.0
+	ln -sf libcgguard.so.$(LIBCGG_VERSION) $(DESTDIR)$(PREFIX)/lib/libcgguard.so
+	install -D -m 0644 $(OUTPUT)/cgguard.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/cgguard.pc
+	install -D -m 0644 libcgguard/example.c $(DESTDIR)$(PREFIX)/share/doc/cgguard/examples/libcgguard-example.c
 	install -D -m 0644 docs/cgguard.8 $(DESTDIR)$(PREFIX)/share/man/man8/cgguard.8
 	install -d $(DESTDIR)/usr/share/containers/oci/hooks.d
 	sed 's|/usr/local/sbin|$(PREFIX)/sbin|' deploy/hooks.d/cgguard.json > $(DESTDIR)/usr/share/containers/oci/hooks.d/cgguard.json

@@ -290,6 +290,24 @@ struct cg_info {
 	__u64 build;		/* hash of the BPF objects that were loaded */
 };
 
+/*
+ * Unprivileged layer: socket filters (sockfilter.bpf.c) that the daemon
+ * loads per (uid, policy) and hands out by fd.  They use maps of their own,
+ * pinned under CG_PIN_ROOT/sockfilter: an LPM trie laid out like cg_lpm,
+ * where policy id N (1..CG_SF_MAX_POLICIES) owns slots 2N and 2N+1 and a
+ * change writes the idle one, then flips cg_sf_bind[N] (a struct
+ * cg_binding); counters per (uid, policy) in a per-CPU hash of struct
+ * cg_counters.
+ */
+#define CG_SF_MAX_POLICIES	31
+#define CG_SF_MAX_COUNTERS	4096
+#define CG_SF_NAME_MAX		64
+
+struct cg_sf_key {
+	__u32 uid;
+	char policy[CG_SF_NAME_MAX];
+};
+
 #include "events_abi.h"
 
 #endif

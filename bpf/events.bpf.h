@@ -49,6 +49,12 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } cg_cgrule_hits SEC(".maps");
 
+/* The attachment's own cgroup and binding generation (cgroup programs). */
+static __always_inline struct cg_binding *ev_binding(void)
+{
+	return bpf_get_local_storage(&cg_binding, 0);
+}
+
 /* ---- per-cgroup rule hits ------------------------------------------------ */
 
 /* Counts @n hits of @rule of @slot for guarded cgroup @cgid.  A full map
@@ -73,10 +79,26 @@ static __always_inline void count_rule_cg(__u64 cgid, __u32 slot, __u16 rule,
 		*v += n;
 }
 
-/* The attachment's own cgroup and binding generation (cgroup programs). */
-static __always_inline struct cg_binding *ev_binding(void)
+/* Per-policy hits (cg_rule_hits) and hits of guarded cgroup @cgid. */
+static __always_inline void count_rule_in(__u64 cgid, __u32 slot, __u16 rule,
+					  __u32 n)
 {
-	return bpf_get_local_storage(&cg_binding, 0);
+	__u32 idx;
+	__u64 *hits;
+
+	if (rule >= CG_RULES_PER_SLOT || slot >= CG_MAX_SLOTS)
+		return;
+	idx = slot * CG_RULES_PER_SLOT + rule;
+	hits = bpf_map_lookup_elem(&cg_rule_hits, &idx);
+	if (hits)
+		*hits += n;
+	count_rule_cg(cgid, slot, rule, n);
+}
+
+/* Cgroup programs: the attachment's own cgroup counts the hit. */
+static __always_inline void count_rule(__u32 slot, __u16 rule, __u32 n)
+{
+	count_rule_in(ev_binding()->cgid, slot, rule, n);
 }
 
 /* ---- token bucket ------------------------------------------------------- */

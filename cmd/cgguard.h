@@ -49,6 +49,14 @@ int open_guard(struct cg_guard **g, unsigned flags);
 int load_policy(const char *name, struct cg_policy **p);
 /* Prints the counters of one cgroup (text or JSON). */
 void print_counters(struct json *j, struct cg_guard *g, __u64 cgid);
+/* One counter set ("  DIR pass N pkts ..." or "DIR": {pass: ...}). */
+void counters_text(const char *dir, const struct cg_counters *c);
+void counters_json(struct json *j, const char *dir,
+		   const struct cg_counters *c);
+/* Socket-filter counters per (uid, policy) (sfstats.c); 0 if none. */
+int print_sockfilter_stats(struct json *j, int quiet_if_none);
+/* doctor's unprivileged-workloads section (doctor_unpriv.c). */
+void doctor_unpriv(struct json *j);
 /* Prints the per-rule hits of a slot. */
 void print_rule_hits(struct json *j, struct cg_guard *g, __u32 slot,
 		     const char *source);

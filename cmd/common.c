@@ -120,7 +120,7 @@ int load_policy(const char *name, struct cg_policy **p)
 	return ret;
 }
 
-static void counters_text(const char *dir, const struct cg_counters *c)
+void counters_text(const char *dir, const struct cg_counters *c)
 {
 	printf("  %-8s pass %llu pkts %llu B  drop %llu pkts %llu B  "
 	       "audit %llu pkts %llu B  unparsed %llu\n", dir,
@@ -133,8 +133,8 @@ static void counters_text(const char *dir, const struct cg_counters *c)
 	       (unsigned long long)c->unparsed);
 }
 
-static void counters_json(struct json *j, const char *dir,
-			  const struct cg_counters *c)
+void counters_json(struct json *j, const char *dir,
+		   const struct cg_counters *c)
 {
 	static const char *const res[CG_NR_RES] = { "pass", "drop", "audit" };
 	int i;

@@ -605,6 +605,7 @@ static void print_text(const struct host *h, const struct needs *nd, int ok)
 		     s->recommended);
 	}
 
+	doctor_unpriv(NULL);	/* doctor_unpriv.c */
 	printf("needs (from %s", nd->source);
 	if (nd->nnames) {
 		printf(": ");
@@ -780,6 +781,7 @@ static void print_json(const struct host *h, const struct needs *nd, int ok)
 	}
 	jw_obj_end(&j);
 
+	doctor_unpriv(&j);
 	jw_key(&j, "needed");
 	jw_obj_start(&j);
 	jw_kstr(&j, "source", nd->source);

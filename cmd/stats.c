@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* cgguard stats [--cgroup PATH] */
+/* cgguard stats [--cgroup PATH] [--sockfilter] */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -124,22 +124,25 @@ int do_stats(int argc, char **argv)
 		{ "cgroup", required_argument, NULL, 'c' },
 		{ "rules", no_argument, NULL, 'r' },
 		{ "unused", no_argument, NULL, 'u' },
+		{ "sockfilter", no_argument, NULL, 's' },
 		COMMON_LONGOPTS, { 0 } };
 	struct stats_ctx c = {};
 	const char *cgpath = NULL;
 	struct cg_cgroup cg;
 	struct json j;
-	int opt, err;
+	int opt, err, sf = 0;
 
-	while ((opt = getopt_long(argc, argv, "c:rujh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:rusjh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cgpath = optarg; break;
 		case 'r': c.rules = 1; break;
 		case 'u': c.unused = 1; break;
+		case 's': sf = 1; break;
 		case 'j': json_output = 1; break;
 		case 'h':
 			printf("Usage: %s stats [--cgroup PATH [--rules "
-			       "[--unused]]] [--json]\n\n"
+			       "[--unused]]] [--json]\n"
+			       "       %s stats --sockfilter [--json]\n\n"
 			       "Packets and bytes passed, dropped and audited "
 			       "per guarded cgroup and direction\n(GSO segments "
 			       "counted as packets), events emitted, suppressed "
@@ -147,7 +150,10 @@ int do_stats(int argc, char **argv)
 			       "of each policy.\n--rules lists every rule of "
 			       "the cgroup's policy with its hits in that\n"
 			       "cgroup; --unused only the rules that never "
-			       "fired there.\n", prog_name);
+			       "fired there.  Text output ends with\nthe "
+			       "counters of the socket filters the daemon handed "
+			       "out, per uid and\npolicy; --sockfilter shows "
+			       "only those.\n", prog_name, prog_name);
 			return 0;
 		default: return 2;
 		}
@@ -158,6 +164,11 @@ int do_stats(int argc, char **argv)
 		return 2;
 	}
 	c.rules |= c.unused;
+	if (sf) {
+		if (json_output)
+			jw_init(&j, stdout);
+		return print_sockfilter_stats(json_output ? &j : NULL, 0) ? 1 : 0;
+	}
 	if (cgpath) {
 		cg_clearerr();
 		err = cg_cgroup_resolve(cgpath, &cg);
@@ -176,6 +187,8 @@ int do_stats(int argc, char **argv)
 	if (json_output)
 		jw_arr_end(&j);
 	cg_guard_close(c.g);
+	if (!err && !json_output && !c.only)
+		print_sockfilter_stats(NULL, 1);
 	if (!err && c.only && !c.found) {
 		fprintf(stderr, "%s: stats: cgroup %s is not guarded\n",
 			prog_name, cgpath);

@@ -10,6 +10,7 @@
  *   log_level: info                        # error|warning|info|debug
  *   rules:
  *     - { match: "machine.slice/libpod-*.scope", policy: web, fail: closed }
+ *   unprivileged: [...]                    # unpriv.c parses this section
  *
  * A rule's glob is matched with fnmatch(FNM_PATHNAME) against the cgroup
  * path relative to the cgroup2 mount, so '*' never crosses a '/'.  The
@@ -202,12 +203,15 @@ bad:
 	return yr_err(y, n, "reconcile_interval: seconds from 1 to 3600");
 }
 
-enum { K_POLICY_DIR, K_SOCKET, K_METRICS, K_INTERVAL, K_LOG_LEVEL, K_RULES };
+enum { K_POLICY_DIR, K_SOCKET, K_METRICS, K_INTERVAL, K_LOG_LEVEL, K_RULES, K_UNPRIV,
+       K_USOCKET, K_UGROUP };
 static const char *const top_keys[] = { "policy_dir", "socket", "metrics",
-	"reconcile_interval", "log_level", "rules", NULL };
+	"reconcile_interval", "log_level", "rules", "unprivileged", "unprivileged_socket",
+	"unprivileged_group", NULL };
 static const struct yr_keyset top_ks = { "at top level", top_keys, NULL, NULL };
 static const unsigned top_bits[] = { CGD_SET_POLICY_DIR, CGD_SET_SOCKET, CGD_SET_METRICS,
-	CGD_SET_INTERVAL, CGD_SET_LOG_LEVEL, 0 };
+	CGD_SET_INTERVAL, CGD_SET_LOG_LEVEL, 0, CGD_SET_UNPRIV, CGD_SET_USOCKET,
+	CGD_SET_UGROUP };
 
 static int parse_value(struct yr *y, int idx, const struct yr_node *v, struct cgd_config *c)
 {
@@ -231,6 +235,12 @@ static int parse_value(struct yr *y, int idx, const struct yr_node *v, struct cg
 		c->log_level = v->type == YR_SCALAR ? cgd_log_level_parse(v->s) : -1;
 		return c->log_level < 0 ? yr_err(y, v, "log_level: error, warning, info or "
 						  "debug") : 0;
+	case K_UNPRIV:		/* unpriv.h: who may ask for what */
+		return cgd_unpriv_parse(y, v, &c->up);
+	case K_USOCKET:
+		return cgd_unpriv_parse_socket(y, v, &c->up);
+	case K_UGROUP:
+		return cgd_unpriv_parse_group(y, v, &c->up);
 	default:
 		return parse_rules(y, v, c);
 	}
@@ -327,6 +337,7 @@ void cgd_config_free(struct cgd_config *c)
 	free(c->rules);
 	c->rules = NULL;
 	c->nrules = 0;
+	cgd_unpriv_cfg_free(&c->up);
 }
 
 const struct cgd_rule *cgd_rule_match(const struct cgd_config *c,

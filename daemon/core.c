@@ -199,6 +199,7 @@ int cgd_reload(struct cgd *d, const char *why, int force)
 	if (d->pol_wd < 0)
 		watch_policy_dir(d);
 	cgd_policies_scan(&d->pol, &d->npol, d->policy_dir, force, &changed);
+	cgd_sf_refresh(d);	/* handed-out socket filters follow too */
 	return cgd_reconcile_full(d, why);
 }
 
@@ -223,6 +224,7 @@ static void on_timer(struct cgd *d)
 	if (read(d->timer_fd, &ticks, sizeof(ticks)) < 0)
 		return;
 	cgd_events_refresh(d);
+	cgd_usock_reap(d);
 	/* Picks up a ConfigMap update (a symlink swap) without inotify. */
 	if (config_changed(d)) {
 		cgd_reload(d, "config file changed", 0);
@@ -263,7 +265,12 @@ static void dispatch(struct cgd *d, uint64_t tag, uint32_t events)
 	case CGD_EV_CTL: cgd_ctl_accept(d); break;
 	case CGD_EV_MHD: cgd_metrics_run(d); break;
 	case CGD_EV_EVENTS: cgd_events_read(d); break;
+	case CGD_EV_UCTL: cgd_usock_accept(d); break;
 	default:
+		if (tag >= CGD_EV_UCLIENT) {
+			cgd_usock_event(d, (int)(tag - CGD_EV_UCLIENT), events);
+			break;
+		}
 		cgd_ctl_event(d, (int)(tag - CGD_EV_CLIENT), events);
 	}
 }
@@ -271,6 +278,7 @@ static void dispatch(struct cgd *d, uint64_t tag, uint32_t events)
 static void do_pending(struct cgd *d)
 {
 	if (d->need_full) {
+		cgd_sf_refresh(d);
 		cgd_clear_paths(&d->delcg, &d->ndelcg);	/* covered */
 		cgd_reconcile_full(d, "change");
 		cgd_events_refresh(d);
@@ -353,6 +361,8 @@ int cgd_setup(struct cgd *d)
 	cgd_policies_scan(&d->pol, &d->npol, d->policy_dir, 1, &changed);
 	err = cgd_ctl_open(d);
 	if (!err)
+		err = cgd_usock_open(d);
+	if (!err)
 		err = cgd_metrics_start(d);
 	if (!err)
 		err = cgd_cgw_reset(d);
@@ -377,6 +387,8 @@ void cgd_teardown(struct cgd *d)
 {
 	cgd_events_close(d);
 	cgd_ctl_close(d);
+	cgd_usock_close(d);
+	cgd_sf_close(d);
 	cgd_metrics_stop(d);
 	cgd_cgw_close(d);
 	cgd_clear_queue(d);

@@ -56,8 +56,10 @@ static int check_dir(const char *path)
 	return 0;
 }
 
-/* A socket file left by a killed daemon is removed; a live one is not. */
-static int clear_stale(const char *path, const struct sockaddr_un *sa)
+/* A socket file left by a killed daemon is removed; a live one is not.
+ * (Also used for the unprivileged socket, usock.c.) */
+int cgd_sock_clear_stale(const char *path, const struct sockaddr_un *sa,
+			 int type)
 {
 	struct stat st;
 	int fd, live;
@@ -66,7 +68,7 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa)
 		return errno == ENOENT ? 0 : cg_seterr(-errno, "%s: %m", path);
 	if (!S_ISSOCK(st.st_mode))
 		return cg_seterr(-EEXIST, "%s exists and is not a socket", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	live = !connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
@@ -91,7 +93,7 @@ int cgd_ctl_open(struct cgd *d)
 	strcpy(sa.sun_path, d->socket_path);
 	err = check_dir(d->socket_path);
 	if (!err)
-		err = clear_stale(d->socket_path, &sa);
+		err = cgd_sock_clear_stale(d->socket_path, &sa, SOCK_STREAM);
 	if (err)
 		return err;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -241,6 +243,7 @@ static void write_status(struct json *j, struct cgd *d)
 			 d->metrics_addr, d->metrics_port);
 	jw_kstr(j, "metrics", d->mhd ? addr : "off");
 	jw_kstr(j, "socket", d->socket_path);
+	cgd_usock_status(j, d);
 	jw_obj_end(j);
 }
 

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include "../bpf/loader.h"
 #include "../policy/policy.h"
+#include "unpriv.h"
 
 #define CGD_CONFIG		"/etc/cgguard/config.yaml"
 #define CGD_SOCKET		"/run/cgguard/cgguard.sock"
@@ -60,6 +61,9 @@ struct cgd_rule {
 #define CGD_SET_METRICS		(1u << 2)
 #define CGD_SET_INTERVAL	(1u << 3)
 #define CGD_SET_LOG_LEVEL	(1u << 4)
+#define CGD_SET_USOCKET		(1u << 5)	/* unprivileged_socket */
+#define CGD_SET_UGROUP		(1u << 6)	/* unprivileged_group */
+#define CGD_SET_UNPRIV		(1u << 7)	/* unprivileged */
 
 struct cgd_config {
 	struct cgd_rule *rules;
@@ -70,6 +74,7 @@ struct cgd_config {
 	int interval_s;
 	int log_level;
 	unsigned set;			/* CGD_SET_* given in the file */
+	struct cgd_unpriv_cfg up;	/* unprivileged callers (unpriv.h) */
 };
 
 /* Missing file: empty config, *missing = 1.  Errors: "file:line:col: ...". */
@@ -188,6 +193,8 @@ struct cgd {
 	int ev_fd;
 	uint32_t ev_map_id;
 	uint64_t ev_read;		/* events relayed to monitors */
+	struct cgd_usock *us;		/* unprivileged socket (unpriv.c) */
+	struct cgd_sf *sf;		/* socket filters (sockfilter.c) */
 	struct cgd_client cl[CGD_MAX_CLIENTS];
 	void *mhd;
 	int metrics_port;
@@ -236,6 +243,10 @@ int cgd_gc_queued(struct cgd *d);
 size_t cgd_bound_count(const struct cgd *d);
 
 /* control socket (ctlsock.c) */
+struct sockaddr_un;
+/* Removes a socket file left by a killed daemon; -EADDRINUSE if live. */
+int cgd_sock_clear_stale(const char *path, const struct sockaddr_un *sa,
+			 int type);
 /* One request line -> "status", "reload" or "list"; NULL with the reason in err.  Pure (the
  * fuzz harness calls it). */
 const char *cgd_ctl_parse_request(const char *line, size_t len, char *err, size_t errlen);
@@ -280,6 +291,9 @@ void cgd_container_id(const char *path, char *buf, size_t len);
 /* epoll tags (data.u64) */
 enum { CGD_EV_SIG = 1, CGD_EV_TIMER, CGD_EV_POLDIR, CGD_EV_CGW, CGD_EV_CTL,
        CGD_EV_MHD, CGD_EV_EVENTS, CGD_EV_CLIENT /* + index */ };
+/* The unprivileged socket's tags, above any CGD_EV_CLIENT + index. */
+#define CGD_EV_UCTL	0x10000
+#define CGD_EV_UCLIENT	0x10001		/* + index */
 int cgd_epoll_add(struct cgd *d, int fd, uint32_t events, uint64_t tag);
 
 #endif

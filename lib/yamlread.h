@@ -63,7 +63,7 @@ int yr_next(struct yr *r, struct yr_node *n);
  */
 int yr_done(struct yr *r, int rc);
 
-#define YR_KEYS_MAX	8	/* most keys one mapping may be allowed */
+#define YR_KEYS_MAX	12	/* most keys one mapping may be allowed */
 
 /*
  * The keys one mapping may hold.  `where` completes "unknown key 'x' ...".  `misplaced` is a
