@@ -77,7 +77,7 @@ struct cg_evreader;
  * takes CG_EV_READER_LOCK; another gets -EBUSY (with the daemon running,
  * monitors read through its control socket instead).
  */
-#define CG_EV_READER_LOCK	"/run/lock/cgguard-events.lock"
+#define CG_EV_READER_LOCK	"/run/cgguard-events.lock"
 int cg_evreader_open(int map_fd, cg_ev_cb cb, void *ctx,
 		     struct cg_evreader **out);
 /* Reads what is there, waiting up to @timeout_ms; returns the number of

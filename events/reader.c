@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <bpf/libbpf.h>
 #include "events.h"
 #include "../lib/err.h"
@@ -28,6 +29,7 @@ int cg_evreader_open(int map_fd, cg_ev_cb cb, void *ctx,
 		     struct cg_evreader **out)
 {
 	struct cg_evreader *r = calloc(1, sizeof(*r));
+	struct stat st;
 	int err;
 
 	if (!r)
@@ -37,8 +39,15 @@ int cg_evreader_open(int map_fd, cg_ev_cb cb, void *ctx,
 	r->lock_fd = open(CG_EV_READER_LOCK, O_RDWR | O_CREAT | O_CLOEXEC |
 			  O_NOFOLLOW, 0600);
 	if (r->lock_fd < 0) {
-		err = cg_seterr(-errno, "cannot open %s: %m",
-				CG_EV_READER_LOCK);
+		err = cg_seterr(-errno, "cannot open %s: %m%s", CG_EV_READER_LOCK,
+				errno == ELOOP ? " (a symbolic link: refused)" : "");
+		goto fail;
+	}
+	/* Someone else's file could be held locked to starve monitors. */
+	if (fstat(r->lock_fd, &st) || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid()) {
+		err = cg_seterr(-EPERM, "%s is not a regular file owned by uid "
+				"%u: refusing it", CG_EV_READER_LOCK, geteuid());
 		goto fail;
 	}
 	if (flock(r->lock_fd, LOCK_EX | LOCK_NB)) {

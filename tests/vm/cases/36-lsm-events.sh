@@ -35,6 +35,7 @@ run_flavour() { # run_flavour NAME
 	expect_eq "$1: killed at sendto(denied)" "$?" 137
 	sleep 0.5
 	kill -INT $mon; wait $mon
+	[ -s "$T/m-$1.err" ] && echo "monitor said: $(cat "$T/m-$1.err")"
 	expect_eq "$1: events" "$(wc -l < "$T/m-$1")" 2
 	expect_eq "$1: kill event for socket(AF_PACKET)" "$(count "$T/m-$1" '"layer":"lsm"' \
 		'"verdict":"kill"' '"what":"socket family packet type raw"' '"comm":"cgg_traffic"')" 1
