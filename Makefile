@@ -21,13 +21,17 @@ LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/names.c policy/parse.c 
              policy/builtin.c policy/compile.c policy/lookup.c bpf/loader.c bpf/attach.c bpf/upgrade.c \
              bpf/probe.c bpf/sockfilter.c libcgguard/cgguard.c libcgguard/classic.c \
              bpf/evmaps.c events/decode.c events/reader.c events/explain.c
+# cgguard sandbox: Landlock, seccomp, the unprivileged socket's client
+SB_SRCS   := lib/ctlclient.c sandbox/plan.c sandbox/apply.c sandbox/delegate.c
+SB_OBJS   := $(patsubst %.c,$(OUTPUT)/%.o,$(SB_SRCS))
 DAEMON_SRCS := $(wildcard daemon/*.c)
 CMD_SRCS  := $(wildcard cmd/*.c)
 LIB_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 CMD_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(CMD_SRCS) $(DAEMON_SRCS))
 
 TEST_BINS := $(OUTPUT)/tests/test_policy $(OUTPUT)/tests/test_compile \
-             $(OUTPUT)/tests/test_verdict $(OUTPUT)/tests/test_explain
+             $(OUTPUT)/tests/test_verdict $(OUTPUT)/tests/test_sandbox \
+             $(OUTPUT)/tests/test_explain
 BENCH_BINS := $(OUTPUT)/bench/bench_prog $(OUTPUT)/bench/bench_events
 
 .SECONDARY:
@@ -44,7 +48,7 @@ $(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/bench:
 $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/cgguard_abi.h bpf/events_abi.h bpf/maps.bpf.h bpf/events.bpf.h bpf/verdict.bpf.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/cgguard_abi.h bpf/events_abi.h bpf/maps.bpf.h bpf/events.bpf.h bpf/verdict.bpf.h bpf/conn.bpf.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) \
 		-I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS) -c $< -o $@
 
@@ -59,14 +63,16 @@ $(OUTPUT)/%.o: %.c $(SKELS) $(wildcard */*.h)
 # an OCI hook on every container start, and this makes its process start
 # as cheap as /bin/true's (2.5 ms vs 3.9 ms here).  libmicrohttpd is
 # dlopen()ed by the daemon only.
-cgguard: $(CMD_OBJS) $(LIB_OBJS)
-	$(CC) $(CFLAGS) $^ -Wl,-Bstatic -lbpf -lelf -lz -lyaml -ljson-c \
+cgguard: $(CMD_OBJS) $(LIB_OBJS) $(SB_OBJS)
+	$(CC) $(CFLAGS) $^ -Wl,-Bstatic -lbpf -lelf -lz -lyaml -ljson-c -lseccomp \
 		-Wl,-Bdynamic -ldl -o $@
 
 $(OUTPUT)/tests/test_policy: tests/unit/test_policy.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
 $(OUTPUT)/tests/test_compile: tests/unit/test_compile.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
+$(OUTPUT)/tests/test_sandbox: tests/unit/test_sandbox.c $(LIB_OBJS) $(SB_OBJS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lseccomp -ljson-c -lcmocka -o $@
 $(OUTPUT)/tests/test_verdict: tests/bpf/test_verdict.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 $(OUTPUT)/tests/test_explain: tests/bpf/test_explain.c $(LIB_OBJS) | $(OUTPUT)/tests
@@ -79,6 +85,8 @@ $(OUTPUT)/bench/bench_prog: bench/bench_prog.c $(LIB_OBJS) | $(OUTPUT)/bench
 $(OUTPUT)/tests/foreign.bpf.o: tests/integration/foreign.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)/tests
 	$(CLANG) -g -O2 -target bpf -I$(OUTPUT) $(LIBBPF_CFLAGS) -c $< -o $@
 $(OUTPUT)/cgg_traffic: tests/tools/cgg_traffic.c | $(OUTPUT)
+	$(CC) -O2 -g -Wall -Wextra $< -o $@
+$(OUTPUT)/cgg_conn: tests/tools/cgg_conn.c tests/tools/sockaddr.h | $(OUTPUT)
 	$(CC) -O2 -g -Wall -Wextra $< -o $@
 
 # libcgguard: static and shared, one public header, cgguard.pc.  Its
@@ -113,7 +121,8 @@ libcgguard: $(LIBCGG)
 $(OUTPUT)/cgg_sfcheck: tests/tools/cgg_sfcheck.c $(OUTPUT)/libcgguard.a | $(OUTPUT)
 	$(CC) -O2 -g -Wall -Wextra -Ilibcgguard $< $(OUTPUT)/libcgguard.a -lyaml -lbpf -o $@
 
-TEST_DATA := $(OUTPUT)/tests/foreign.bpf.o $(OUTPUT)/cgg_traffic $(OUTPUT)/cgg_sfcheck
+TEST_DATA := $(OUTPUT)/tests/foreign.bpf.o $(OUTPUT)/cgg_traffic $(OUTPUT)/cgg_sfcheck \
+             $(OUTPUT)/cgg_conn
 
 # libFuzzer harnesses (tests/fuzz/): everything they reach is rebuilt with clang,
 # ASan and UBSan into $(OUTPUT)/fuzz.  `make fuzz FUZZ_SECONDS=N` runs each for N s.

@@ -152,7 +152,8 @@ static int load_policy(void)
 		fprintf(stderr, "bench_events: %s\n", err);
 		return rc;
 	}
-	rc = cg_slot_write(bpf_map__fd(skel->maps.cg_lpm), 0, &c);
+	rc = cg_slot_write(bpf_map__fd(skel->maps.cg_lpm),
+			   bpf_map__fd(skel->maps.cg_ports), 0, &c);
 	cg_compiled_free(&c);
 	cg_policy_free(p);
 	return rc;

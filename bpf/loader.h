@@ -91,6 +91,8 @@ void cg_guard_unlock(struct cg_guard *g);
 
 /* Attach flags. */
 #define CG_ATTACH_FAIL_OPEN	(1u << 0)	/* apply without missing layers */
+#define CG_ATTACH_DELEGATED	(1u << 1)	/* for an unprivileged caller:
+						 * recorded as CG_CGF_DELEGATED */
 
 /*
  * Attaches (or swaps) @p on the cgroup at @cgpath.  A policy that needs a
@@ -158,10 +160,12 @@ int cg_guard_evcounts(struct cg_guard *g, __u64 cgid, struct cg_evcounts *out);
 int cg_guard_cgrule_hits(struct cg_guard *g, __u64 cgid, __u32 slot,
 			 __u64 *hits, __u32 *nctr);
 
-/* Writes a compiled policy into @slot of an LPM map (used by tests too). */
-int cg_slot_write(int lpm_fd, __u16 slot, const struct cg_compiled *c);
-/* Deletes every entry of @slot. */
-int cg_slot_clear(int lpm_fd, __u16 slot);
+/* Writes a compiled policy into @slot of the LPM map and its port tables
+ * into the cg_ports map (used by tests too); all or nothing. */
+int cg_slot_write(int lpm_fd, int ports_fd, __u16 slot,
+		  const struct cg_compiled *c);
+/* Deletes every entry and port table of @slot. */
+int cg_slot_clear(int lpm_fd, int ports_fd, __u16 slot);
 /* Writes the reserved deny-all entries of slot 0. */
 int cg_slot_write_unbound(int lpm_fd);
 

@@ -37,6 +37,9 @@ static const struct {
 	[CG_SF_MAP_COUNTS] = { "counts", "cg_sf_counts",
 		BPF_MAP_TYPE_PERCPU_HASH, sizeof(struct cg_sf_key),
 		sizeof(struct cg_counters) },
+	/* port tables of entries with many port ranges (verdict.bpf.h) */
+	[CG_SF_MAP_PORTS] = { "ports", "cg_ports", BPF_MAP_TYPE_LPM_TRIE,
+		sizeof(struct cg_port_key), sizeof(struct cg_port_val) },
 	[CG_SF_MAP_META] = { "meta", NULL, BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 		sizeof(struct cg_slot_meta) },
 };
@@ -133,7 +136,7 @@ static int create_missing(struct cg_sf *sf)
 		sf->fd[CG_SF_MAP_META] = fd;
 	}
 	if (sf->fd[CG_SF_MAP_LPM] >= 0 && sf->fd[CG_SF_MAP_BIND] >= 0 &&
-	    sf->fd[CG_SF_MAP_COUNTS] >= 0)
+	    sf->fd[CG_SF_MAP_COUNTS] >= 0 && sf->fd[CG_SF_MAP_PORTS] >= 0)
 		return 0;
 	skel = skel_open(sf);
 	if (!skel || sockfilter_bpf__load(skel)) {
@@ -290,15 +293,17 @@ static int write_table(struct cg_sf *sf, __u32 id, const struct cg_compiled *c)
 		return -errno;
 	old = b.slot;
 	slot = old == 2 * id ? 2 * id + 1 : 2 * id;
-	cg_slot_clear(sf->fd[CG_SF_MAP_LPM], slot);	/* leftovers */
-	err = cg_slot_write(sf->fd[CG_SF_MAP_LPM], slot, c);
+	cg_slot_clear(sf->fd[CG_SF_MAP_LPM], sf->fd[CG_SF_MAP_PORTS], slot);
+	err = cg_slot_write(sf->fd[CG_SF_MAP_LPM], sf->fd[CG_SF_MAP_PORTS],
+			    slot, c);
 	if (err)
 		return err;
 	b.slot = slot;
 	b.gen++;
 	if (bpf_map_update_elem(sf->fd[CG_SF_MAP_BIND], &id, &b, BPF_ANY)) {
 		err = -errno;
-		cg_slot_clear(sf->fd[CG_SF_MAP_LPM], slot);
+		cg_slot_clear(sf->fd[CG_SF_MAP_LPM], sf->fd[CG_SF_MAP_PORTS],
+			      slot);
 		return err;
 	}
 	/* A packet that read the old binding may still be using the old
@@ -306,7 +311,8 @@ static int write_table(struct cg_sf *sf, __u32 id, const struct cg_compiled *c)
 	 * a grace period.  Then the old entries can go. */
 	if (old == 2 * id || old == 2 * id + 1) {
 		syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
-		cg_slot_clear(sf->fd[CG_SF_MAP_LPM], old);
+		cg_slot_clear(sf->fd[CG_SF_MAP_LPM], sf->fd[CG_SF_MAP_PORTS],
+			      old);
 	}
 	return 0;
 }

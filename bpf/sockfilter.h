@@ -14,8 +14,8 @@
 
 #define CG_SF_PIN_DIR	CG_PIN_ROOT "/sockfilter"
 
-enum { CG_SF_MAP_LPM, CG_SF_MAP_BIND, CG_SF_MAP_COUNTS, CG_SF_MAP_META,
-       CG_SF_MAP_MAX };
+enum { CG_SF_MAP_LPM, CG_SF_MAP_BIND, CG_SF_MAP_COUNTS, CG_SF_MAP_PORTS,
+       CG_SF_MAP_META, CG_SF_MAP_MAX };
 
 struct cg_sf {
 	int fd[CG_SF_MAP_MAX];

@@ -58,6 +58,7 @@ static const struct cmd {
 	{ "monitor", do_monitor, "stream an event for every denial" },
 	{ "explain", do_explain, "which rule decides a connection, and why" },
 	{ "run",     do_run,     "run a command in a new guarded cgroup" },
+	{ "sandbox", do_sandbox, "run a command restricted without privilege" },
 	{ "policy",  do_policy,  "policy tools: check FILE" },
 	{ "gc",      do_gc,      "forget guarded cgroups that were removed" },
 	{ "upgrade", do_upgrade, "run this build's programs on every guarded cgroup" },

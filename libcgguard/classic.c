@@ -176,28 +176,51 @@ static void prelude_v6(struct cb *b)
 	jump(b, L_E6);
 }
 
-/* judge(): the entry's ranges in order, then its own action. */
-static void body(struct cb *b, const struct cg_lpm_val *v)
+static void range(struct cb *b, uint8_t proto, uint16_t lo, uint16_t hi,
+		  uint8_t action)
 {
-	int i;
+	LDM(M_PROTO);
+	JEQ(proto, 0, 4);
+	LDM(M_PORT);
+	op(b, BPF_JMP | BPF_JGE | BPF_K, 0, 2, lo);
+	op(b, BPF_JMP | BPF_JGT | BPF_K, 1, 0, hi);
+	RET(action == CG_ACT_ALLOW_V ? KEEP : DROP);
+}
+
+/* judge(): the entry's ranges (inline, or its port table: segments sorted
+ * by table, none overlapping) in order, then its own action. */
+static void body(struct cb *b, const struct cg_compiled *c,
+		 const struct cg_lpm_val *v)
+{
+	size_t i, lo = 0, hi = c->nseg;
 
 	if (v->flags & CG_F_DEFAULT_DENY) {	/* unparsed follow a deny */
 		LDM(M_PARSED);
 		JEQ(0, 0, 1);
 		RET(DROP);
 	}
-	for (i = 0; i < v->nranges && i < CG_MAX_RANGES; i++) {
-		LDM(M_PROTO);
-		JEQ(v->r[i].proto, 0, 4);
-		LDM(M_PORT);
-		op(b, BPF_JMP | BPF_JGE | BPF_K, 0, 2, v->r[i].lo);
-		op(b, BPF_JMP | BPF_JGT | BPF_K, 1, 0, v->r[i].hi);
-		RET(v->r[i].action == CG_ACT_ALLOW_V ? KEEP : DROP);
+	if (v->nranges == CG_RANGES_IN_TABLE) {
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (c->seg[mid].table < v->table)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (i = lo; i < c->nseg && c->seg[i].table == v->table &&
+		     !b->err; i++)
+			range(b, c->seg[i].proto, c->seg[i].lo, c->seg[i].hi,
+			      c->seg[i].action);
 	}
+	for (i = 0; v->nranges != CG_RANGES_IN_TABLE && i < v->nranges &&
+	     i < CG_MAX_RANGES; i++)
+		range(b, v->r[i].proto, v->r[i].lo, v->r[i].hi, v->r[i].action);
 	RET(v->action == CG_ACT_ALLOW_V ? KEEP : DROP);
 }
 
-static void entry(struct cb *b, const struct cg_entry *e)
+static void entry(struct cb *b, const struct cg_compiled *c,
+		  const struct cg_entry *e)
 {
 	int plen = e->key.prefixlen - CG_LPM_HDR_BITS, w, bits;
 	size_t next[4], nnext = 0, i;
@@ -214,7 +237,7 @@ static void entry(struct cb *b, const struct cg_entry *e)
 			op(b, BPF_ALU | BPF_AND | BPF_K, 0, 0, mask);
 		need_eq(b, ntohl(word) & mask, next, &nnext);
 	}
-	body(b, &e->val);
+	body(b, c, &e->val);
 	for (i = 0; i < nnext && !b->err; i++)
 		b->f[next[i]].k = b->n - next[i] - 1;
 }
@@ -241,7 +264,7 @@ static int emit(struct cb *b, struct cg_compiled *c)
 		for (i = 0; i < c->n; i++)
 			if (c->e[i].key.dir == CG_DIR_INGRESS_V &&
 			    c->e[i].key.family == fam[f])
-				entry(b, &c->e[i]);
+				entry(b, c, &c->e[i]);
 		RET(DROP);	/* unreachable: every family has a /0 entry */
 	}
 	for (i = 0; i < b->nfix && !b->err; i++)

@@ -32,7 +32,7 @@
 #define NTUPLES		60
 
 static struct guard_bpf *skel;
-static int lpm_fd, hits_fd, ncpus, failures;
+static int lpm_fd, ports_fd, hits_fd, ncpus, failures;
 static unsigned seed = 12345;
 
 static unsigned rnd(unsigned n)
@@ -275,8 +275,8 @@ static void check_policy(int n)
 		failures++;
 		goto out;
 	}
-	cg_slot_clear(lpm_fd, 0);
-	if (cg_slot_write(lpm_fd, 0, &c)) {
+	cg_slot_clear(lpm_fd, ports_fd, 0);
+	if (cg_slot_write(lpm_fd, ports_fd, 0, &c)) {
 		printf("FAIL: writing policy %d\n", n);
 		failures++;
 		goto free_c;
@@ -333,6 +333,7 @@ int main(void)
 		return ci && !strcmp(ci, "true") ? 1 : 77;
 	}
 	lpm_fd = bpf_map__fd(skel->maps.cg_lpm);
+	ports_fd = bpf_map__fd(skel->maps.cg_ports);
 	hits_fd = bpf_map__fd(skel->maps.cg_rule_hits);
 	ncpus = libbpf_num_possible_cpus();
 	for (i = 0; i < NPOLICIES && failures < 5; i++, total++)
