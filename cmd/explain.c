@@ -22,7 +22,10 @@ static void usage(void)
 	       "the destination port (the local port for --ingress).  The "
 	       "verdict comes from\nthe compiled table the kernel uses: for "
 	       "--cgroup the pinned table of that\ncgroup's policy, for "
-	       "--policy the compiler's output.\n", prog_name);
+	       "--policy the compiler's output.\nConnections, not packets: "
+	       "this is the verdict of a connection opened that\nway; "
+	       "every packet of it, replies included, shares it.\n",
+	       prog_name);
 }
 
 /*
