@@ -293,6 +293,13 @@ static void do_pending(struct cgd *d)
 		if (!d->ev_map_id)	/* the first attach pins the state */
 			cgd_events_refresh(d);
 	}
+	cgd_ctl_pending(d);
+}
+
+/* The nearer of two epoll timeouts (-1: none). */
+static int sooner(int a, int b)
+{
+	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
 }
 
 int cgd_run(struct cgd *d)
@@ -301,7 +308,8 @@ int cgd_run(struct cgd *d)
 	int n, i;
 
 	while (!d->stop) {
-		n = epoll_wait(d->epfd, ev, 32, cgd_metrics_timeout_ms(d));
+		n = epoll_wait(d->epfd, ev, 32, sooner(cgd_metrics_timeout_ms(d),
+							cgd_ctl_timeout_ms(d)));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -372,7 +380,7 @@ int cgd_setup(struct cgd *d)
 		return err;
 	cgd_reconcile_full(d, "start");
 	cgd_events_refresh(d);
-	if (d->mhd)
+	if (d->http)
 		snprintf(m, sizeof(m), "http://%.*s:%d/metrics",
 			 (int)(strrchr(d->metrics_addr, ':') - d->metrics_addr),
 			 d->metrics_addr, d->metrics_port);
