@@ -24,6 +24,8 @@ LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/names.c policy/parse.c 
              bpf/probe.c bpf/sockfilter.c libcgguard/cgguard.c libcgguard/classic.c
 # Sockets of a guarded cgroup: sock_diag (libnl-3), verdicts, --kill-denied.
 LIB_SRCS  += cgroup/cgtree.c cgroup/sockdiag.c bpf/sockets.c
+# Events: ring buffer reader, decoding, explain.
+LIB_SRCS  += bpf/evmaps.c events/decode.c events/reader.c events/explain.c
 # cgguard sandbox: Landlock, seccomp, the unprivileged socket's client
 SB_SRCS   := lib/ctlclient.c sandbox/plan.c sandbox/apply.c sandbox/delegate.c
 SB_OBJS   := $(patsubst %.c,$(OUTPUT)/%.o,$(SB_SRCS))
@@ -33,8 +35,9 @@ LIB_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 CMD_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(CMD_SRCS) $(DAEMON_SRCS))
 
 TEST_BINS := $(OUTPUT)/tests/test_policy $(OUTPUT)/tests/test_compile \
-             $(OUTPUT)/tests/test_verdict $(OUTPUT)/tests/test_sandbox
-BENCH_BINS := $(OUTPUT)/bench/bench_prog
+             $(OUTPUT)/tests/test_verdict $(OUTPUT)/tests/test_sandbox \
+             $(OUTPUT)/tests/test_explain
+BENCH_BINS := $(OUTPUT)/bench/bench_prog $(OUTPUT)/bench/bench_events
 
 .SECONDARY:
 .PHONY: all clean deps test test-build test-unit test-integration bench install demo fuzz fuzz-build \
@@ -50,7 +53,7 @@ $(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/bench:
 $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/cgguard_abi.h bpf/maps.bpf.h bpf/verdict.bpf.h bpf/conn.bpf.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/cgguard_abi.h bpf/events_abi.h bpf/maps.bpf.h bpf/events.bpf.h bpf/verdict.bpf.h bpf/conn.bpf.h $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) \
 		-I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS) -c $< -o $@
 
@@ -77,6 +80,10 @@ $(OUTPUT)/tests/test_sandbox: tests/unit/test_sandbox.c $(LIB_OBJS) $(SB_OBJS) |
 	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lseccomp -ljson-c -lcmocka -o $@
 $(OUTPUT)/tests/test_verdict: tests/bpf/test_verdict.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+$(OUTPUT)/tests/test_explain: tests/bpf/test_explain.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+$(OUTPUT)/bench/bench_events: bench/bench_events.c $(LIB_OBJS) | $(OUTPUT)/bench
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 $(OUTPUT)/bench/bench_prog: bench/bench_prog.c $(LIB_OBJS) | $(OUTPUT)/bench
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 

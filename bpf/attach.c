@@ -132,6 +132,7 @@ static int bind_slot(struct cg_guard *g, __u64 cgid, int hook, __u32 slot,
 		return bpf_err(-errno, "reading the cgroup binding");
 	b.slot = slot;
 	b.gen = gen;
+	b.cgid = cgid;
 	/* Replaces the whole value at once: programs see old or new slot. */
 	if (bpf_map_update_elem(g->map_fd[CG_MAP_BINDING], &k, &b, BPF_ANY))
 		return bpf_err(-errno, "binding the cgroup to its policy");
@@ -297,6 +298,8 @@ static int attach_cg(struct cg_guard *g, const struct cg_cgroup *cgp,
 			slot_ref(g, old.slot, -1);
 	}
 	if (had_old && old.slot != slot)
+		cg_cgrule_forget(g, cg.id, old.slot);
+	if (had_old && old.slot != slot)
 		CG_USDT(policy_swap, cg.rel, cg.id, old.slot, slot, p->name);
 	if (degraded)
 		*degraded = deg;
@@ -383,6 +386,7 @@ int cg_guard_detach(struct cg_guard *g, const char *cgpath, __u64 cgid)
 		slot_ref(g, cm.slot, -1);
 	}
 	bpf_map_delete_elem(g->map_fd[CG_MAP_LSM_COUNTS], &cgid);
+	cg_events_forget(g, cgid, had_meta ? cm.slot : CG_SLOT_UNBOUND);
 	CG_USDT(detach, had_meta ? cm.path : "", cgid);
 	return 0;
 }

@@ -38,6 +38,7 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #include "maps.bpf.h"
+#include "events.bpf.h"
 #include "verdict.bpf.h"
 #include "conn.bpf.h"
 
@@ -157,8 +158,9 @@ static __always_inline int parse_v6(struct __sk_buff *skb, int dir,
 	return 0;
 }
 
-/* Counts a packet under @action and says what to do with it. */
-static __always_inline int account(struct __sk_buff *skb, __u32 slot,
+/* Counts a packet of direction @dir under @action and says what to do
+ * with it. */
+static __always_inline int account(struct __sk_buff *skb, int dir, __u32 slot,
 				   __u8 action, int audit, __u16 rule,
 				   int unparsed)
 {
@@ -167,6 +169,8 @@ static __always_inline int account(struct __sk_buff *skb, __u32 slot,
 
 	count_storage(res, segs, skb->len, unparsed);
 	count_rule(slot, rule, segs);
+	if (res != CG_RES_PASS)
+		cg_ev_skb(skb, dir, slot, rule, res);
 	return res == CG_RES_DROP ? CG_SKB_DROP : CG_SKB_PASS;
 }
 
@@ -286,7 +290,7 @@ static __always_inline int judge_skb(struct __sk_buff *skb,
 		if (i >= 0) {	/* a datagram of a recent exchange */
 			e = &st->peer[i & (CG_SK_PEERS - 1)];
 			e->seen_ns = now;
-			return account(skb, slot, e->action,
+			return account(skb, dir, slot, e->action,
 				       e->flags & CG_SKF_AUDIT, e->rule, 0);
 		}
 	}
@@ -298,8 +302,8 @@ static __always_inline int judge_skb(struct __sk_buff *skb,
 	else if (st && p.parsed && kind == SKK_PEERS &&
 		 result_of(vd.action, vd.flags & CG_F_AUDIT) != CG_RES_DROP)
 		peer_add(st, &p, gen, slot, &vd, rdir, now);
-	return account(skb, slot, vd.action, vd.flags & CG_F_AUDIT, vd.rule,
-		       !p.parsed);
+	return account(skb, dir, slot, vd.action, vd.flags & CG_F_AUDIT,
+		       vd.rule, !p.parsed);
 }
 
 static __always_inline int guard_skb(struct __sk_buff *skb, int dir)
@@ -317,7 +321,7 @@ static __always_inline int guard_skb(struct __sk_buff *skb, int dir)
 		st = bpf_sk_storage_get(&cg_sk, sk, 0, 0);
 		v = st ? sk_verdict(st, gen) : NULL;
 		if (v)
-			return account(skb, slot, v->action,
+			return account(skb, dir, slot, v->action,
 				       v->flags & CG_SKF_AUDIT, v->rule, 0);
 	}
 	return judge_skb(skb, sk, dir, slot, gen);
@@ -392,6 +396,9 @@ count:
 	res = result_of(vd.action, vd.flags & CG_F_AUDIT);
 	count_storage(res, 1, 0, 0);
 	count_rule(slot, vd.rule, 1);
+	if (res != CG_RES_PASS)
+		cg_ev_addr(ctx, is_connect ? CG_EVL_CONNECT : CG_EVL_SENDMSG,
+			   slot, &p.key, p.port, vd.rule, res);
 	return res == CG_RES_DROP ? CG_SOCK_DENY : CG_SOCK_ALLOW;
 }
 
@@ -434,33 +441,43 @@ static __always_inline int sock_verdict(__u8 action, const struct cg_sockcfg *c)
 	return res == CG_RES_DROP ? CG_SOCK_DENY : CG_SOCK_ALLOW;
 }
 
-static __always_inline int guard_bind(struct bpf_sock_addr *ctx)
+static __always_inline int guard_bind(struct bpf_sock_addr *ctx, int v6)
 {
-	const struct cg_sockcfg *c = sockcfg(bound_slot());
+	__u32 slot = bound_slot();
+	const struct cg_sockcfg *c = sockcfg(slot);
+	__u8 act;
 
 	if (!c)
 		return CG_SOCK_ALLOW;
-	return sock_verdict(judge_bind(c, bpf_ntohs((__u16)ctx->user_port)), c);
+	act = judge_bind(c, bpf_ntohs((__u16)ctx->user_port));
+	if (act != CG_ACT_ALLOW_V)
+		cg_ev_bind(ctx, v6, slot, result_of(act, c->flags & CG_SF_AUDIT));
+	return sock_verdict(act, c);
 }
 
 SEC("cgroup/bind4")
 int cg_bind4(struct bpf_sock_addr *ctx)
 {
-	return guard_bind(ctx);
+	return guard_bind(ctx, 0);
 }
 
 SEC("cgroup/bind6")
 int cg_bind6(struct bpf_sock_addr *ctx)
 {
-	return guard_bind(ctx);
+	return guard_bind(ctx, 1);
 }
 
 SEC("cgroup/sock_create")
 int cg_sock_create(struct bpf_sock *sk)
 {
-	const struct cg_sockcfg *c = sockcfg(bound_slot());
+	__u32 slot = bound_slot();
+	const struct cg_sockcfg *c = sockcfg(slot);
+	__u8 act;
 
 	if (!c)
 		return CG_SOCK_ALLOW;
-	return sock_verdict(judge_create(c, sk->family, sk->type), c);
+	act = judge_create(c, sk->family, sk->type);
+	if (act != CG_ACT_ALLOW_V)
+		cg_ev_create(sk, slot, result_of(act, c->flags & CG_SF_AUDIT));
+	return sock_verdict(act, c);
 }

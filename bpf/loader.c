@@ -65,6 +65,10 @@ const char *const cg_map_names[CG_MAP_MAX] = {
 	[CG_MAP_LSM_COUNTS] = "cg_lsm_counts",
 	[CG_MAP_PORTS] = "cg_ports",
 	[CG_MAP_SK] = "cg_sk",	/* read by `cgguard sockets` via sock_diag */
+	[CG_MAP_EVENTS] = "cg_events",
+	[CG_MAP_EVCFG] = "cg_evcfg",
+	[CG_MAP_EVSTATE] = "cg_evstate",
+	[CG_MAP_CGRULE_HITS] = "cg_cgrule_hits",
 };
 
 int bpf_err(int err, const char *what)
@@ -467,6 +471,12 @@ fail:
 	return err;
 }
 
+void cg_guard_unlock(struct cg_guard *g)
+{
+	if (g->lock_fd >= 0)
+		flock(g->lock_fd, LOCK_UN);
+}
+
 void cg_guard_close(struct cg_guard *g)
 {
 	if (!g)
@@ -824,6 +834,12 @@ int claim_slot(struct cg_guard *g, __u32 slot, const struct cg_compiled *c,
 		cg_slot_clear(g->map_fd[CG_MAP_LPM], g->map_fd[CG_MAP_PORTS],
 			      slot);
 		return bpf_err(err, "writing socket-layer config");
+	}
+	err = cg_evcfg_write(g, slot, p);
+	if (err) {
+		cg_slot_clear(g->map_fd[CG_MAP_LPM], g->map_fd[CG_MAP_PORTS],
+			      slot);
+		return err;
 	}
 	if (bpf_map_update_elem(g->map_fd[CG_MAP_SLOTS], &slot, &m, BPF_ANY)) {
 		err = -errno;

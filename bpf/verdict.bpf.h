@@ -139,18 +139,7 @@ static __always_inline int result_of(__u8 action, int audit)
 	return audit ? CG_RES_AUDIT : CG_RES_DROP;
 }
 
-static __always_inline void count_rule(__u32 slot, __u16 rule, __u32 n)
-{
-	__u32 idx;
-	__u64 *hits;
-
-	if (rule >= CG_RULES_PER_SLOT || slot >= CG_MAX_SLOTS)
-		return;
-	idx = slot * CG_RULES_PER_SLOT + rule;
-	hits = bpf_map_lookup_elem(&cg_rule_hits, &idx);
-	if (hits)
-		*hits += n;
-}
+/* count_rule(): events.bpf.h (per policy and per cgroup). */
 
 /* Counts into the per-CPU storage of the running attachment. */
 static __always_inline void count_storage(int res, __u32 n, __u32 bytes,

@@ -27,6 +27,8 @@ int do_daemon(int argc, char **argv);
 int do_ctl(int argc, char **argv);
 int do_oci_hook(int argc, char **argv);
 int do_sockets(int argc, char **argv);
+int do_monitor(int argc, char **argv);
+int do_explain(int argc, char **argv);
 
 /* Prints "cgguard: CONTEXT: DETAIL" (detail from cg_lasterr or errno). */
 int report(int err, const char *context);

@@ -56,6 +56,8 @@ static const struct cmd {
 	{ "list",    do_list,    "guarded cgroups: requested vs enforced" },
 	{ "stats",   do_stats,   "per-cgroup and per-rule counters" },
 	{ "sockets", do_sockets, "a guarded cgroup's sockets and their verdicts" },
+	{ "monitor", do_monitor, "stream an event for every denial" },
+	{ "explain", do_explain, "which rule decides a connection, and why" },
 	{ "run",     do_run,     "run a command in a new guarded cgroup" },
 	{ "sandbox", do_sandbox, "run a command restricted without privilege" },
 	{ "policy",  do_policy,  "policy tools: check FILE" },

@@ -735,6 +735,7 @@ int cg_policy_compile_all(const struct cg_policy *p, struct cg_compiled *c,
 	}
 	/* Slots are shared by hash: the socket config is part of it. */
 	c->hash = cg_hash_mix(c->hash, sc, sizeof(*sc));
+	c->hash = cg_hash_mix(c->hash, &p->events, sizeof(p->events));
 	return 0;
 }
 

@@ -54,6 +54,7 @@
 
 #include "guard.skel.h"
 #include "loader.h"
+#include "../../events/explain.h"
 #include "../policy/lookup.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -594,6 +595,7 @@ static size_t build_pkt(const struct pkt_spec *s, uint8_t *buf)
 static struct guard_bpf *skel;
 static int lpm_fd, ports_fd, hits_fd, ncpus;
 static struct cg_compiled cur;		/* the policy in slot 0 */
+static struct cg_policy *cur_p;		/* ...and its rules, for explain */
 static int have_cur;
 
 static int prog_fd(int dir)
@@ -642,14 +644,16 @@ static void load_policy(const char *yaml)
 		fail_msg("compile: %d %s", rc, err);
 	assert_int_equal(cg_slot_write(lpm_fd, ports_fd, CG_SLOT_UNBOUND, &c), 0);
 	cur = c;		/* kept for policy/lookup.c's opinion */
+	cur_p = p;		/* and for explain's */
 	have_cur = 1;
-	cg_policy_free(p);
 }
 
 static void setup_slot(const struct row *r)
 {
 	if (have_cur)
 		cg_compiled_free(&cur);
+	cg_policy_free(cur_p);
+	cur_p = NULL;
 	have_cur = 0;
 	assert_int_equal(cg_slot_clear(lpm_fd, ports_fd, CG_SLOT_UNBOUND), 0);
 	if (r->setup == S_POLICY)
@@ -675,12 +679,15 @@ static int test_run(int fd, const void *data, size_t len, uint32_t gso_segs,
 	return rc ? -errno : 0;
 }
 
-/* policy/lookup.c over the same table must decide what the kernel did. */
+/* policy/lookup.c over the same table, and `cgguard explain` (which
+ * decides through it with the policy's rules at hand), must decide what
+ * the kernel did. */
 static void check_lookup(const struct row *r, uint32_t retval)
 {
 	const struct pkt_spec *k = &r->pkt;
 	struct cg_query q = { .dir = r->dir, .proto = k->proto };
 	const char *peer = r->dir == EG ? k->dst : k->src;
+	struct cg_explanation x;
 	struct cg_verdict v;
 	int pass;
 
@@ -699,6 +706,12 @@ static void check_lookup(const struct row *r, uint32_t retval)
 		fail_msg("%s: lookup.c says %s counter %u, kernel %u counter %d",
 			 r->name, pass ? "pass" : "drop", v.counter, retval,
 			 r->counter);
+	assert_int_equal(cg_explain(&cur, cur_p, &q, &x), 0);
+	if (x.v.action != v.action || x.v.audit != v.audit ||
+	    x.v.counter != v.counter || !x.reason[0] || !x.rule_text[0])
+		fail_msg("%s: explain says %s counter %u (%s: %s)", r->name,
+			 x.v.action == CG_ACT_ALLOW ? "allow" : "deny",
+			 x.v.counter, x.rule_text, x.reason);
 }
 
 /* Exactly one counter moved, by the packet's segment count; or none. */
