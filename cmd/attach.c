@@ -3,15 +3,18 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include "cgguard.h"
 #include "../cgroup/cgroup.h"
 #include "../bpf/sockets.h"
+#include "nftcmd.h"
 
 static void usage(void)
 {
 	printf("Usage: %s attach --cgroup PATH --policy NAME|FILE "
-	       "[--fail closed|open] [--kill-denied] [--json]\n\n"
+	       "[--fail closed|open] [--kill-denied] [--backend bpf|nft [--netns NAME|PATH]] "
+	       "[--json]\n\n"
 	       "Guards a cgroup v2 directory (and every cgroup below it) with a\n"
 	       "policy.  If the cgroup is already guarded, the policy is swapped\n"
 	       "in place with no unguarded window.  PATH is absolute or relative\n"
@@ -23,7 +26,11 @@ static void usage(void)
 	       "--kill-denied: then destroy every socket of the cgroup tree\n"
 	       "whose connection the policy denies (SOCK_DESTROY: the\n"
 	       "application gets ECONNABORTED instead of hanging) and say how\n"
-	       "many; audit mode destroys nothing.\n",
+	       "many; audit mode destroys nothing.\n"
+	       "--backend nft: enforce the packet rules with nftables instead\n"
+	       "(table inet cgguard in the network namespace --netns, default\n"
+	       "this process's); it has no socket layers, so a policy with a\n"
+	       "sockets: section needs --fail open.\n",
 	       prog_name, CG_POLICY_DIR);
 }
 
@@ -34,9 +41,11 @@ int do_attach(int argc, char **argv)
 		{ "policy", required_argument, NULL, 'p' },
 		{ "fail", required_argument, NULL, 'f' },
 		{ "kill-denied", no_argument, NULL, 'k' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "netns", required_argument, NULL, 'n' },
 		COMMON_LONGOPTS, { 0 } };
 	struct cg_kill_result kr;
-	const char *cgpath = NULL, *pol = NULL;
+	const char *cgpath = NULL, *pol = NULL, *backend = "bpf", *netns = NULL;
 	struct cg_policy *p = NULL;
 	struct cg_status st;
 	struct cg_cgroup_meta m;
@@ -46,9 +55,11 @@ int do_attach(int argc, char **argv)
 	unsigned flags = 0;
 	int opt, err, degraded = 0, cgfd, kill = 0;
 
-	while ((opt = getopt_long(argc, argv, "c:p:f:kjh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:p:f:b:n:kjh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cgpath = optarg; break;
+		case 'b': backend = optarg; break;
+		case 'n': netns = optarg; break;
 		case 'p': pol = optarg; break;
 		case 'f':
 			if (parse_fail_mode(optarg, &flags))
@@ -63,6 +74,18 @@ int do_attach(int argc, char **argv)
 	if (!cgpath || !pol || optind != argc) {
 		fprintf(stderr, "%s attach: --cgroup and --policy are required "
 			"(and nothing else)\n", prog_name);
+		return 2;
+	}
+	if (strcmp(backend, "bpf") && strcmp(backend, "nft")) {
+		fprintf(stderr, "%s attach: --backend must be bpf or nft, not "
+			"'%s'\n", prog_name, backend);
+		return 2;
+	}
+	if (!strcmp(backend, "nft"))
+		return nft_attach_cmd(cgpath, pol, netns, flags);
+	if (netns) {
+		fprintf(stderr, "%s attach: --netns is for --backend nft\n",
+			prog_name);
 		return 2;
 	}
 	/* Validate everything before touching the kernel: opening the

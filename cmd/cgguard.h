@@ -29,6 +29,7 @@ int do_oci_hook(int argc, char **argv);
 int do_sockets(int argc, char **argv);
 int do_monitor(int argc, char **argv);
 int do_explain(int argc, char **argv);
+int do_export(int argc, char **argv);
 
 /* Prints "cgguard: CONTEXT: DETAIL" (detail from cg_lasterr or errno). */
 int report(int err, const char *context);

@@ -61,6 +61,7 @@ static const struct cmd {
 	{ "run",     do_run,     "run a command in a new guarded cgroup" },
 	{ "sandbox", do_sandbox, "run a command restricted without privilege" },
 	{ "policy",  do_policy,  "policy tools: check FILE" },
+	{ "export",  do_export,  "print the nftables script of a policy (export nft)" },
 	{ "gc",      do_gc,      "forget guarded cgroups that were removed" },
 	{ "upgrade", do_upgrade, "run this build's programs on every guarded cgroup" },
 	{ "doctor",  do_doctor,  "what this host can enforce; BPF hardening" },

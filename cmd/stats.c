@@ -7,6 +7,7 @@
 #include "cgguard.h"
 #include "../cgroup/cgroup.h"
 #include "../events/events.h"
+#include "nftcmd.h"
 
 struct stats_ctx {
 	struct json *j;
@@ -130,7 +131,8 @@ int do_stats(int argc, char **argv)
 	const char *cgpath = NULL;
 	struct cg_cgroup cg;
 	struct json j;
-	int opt, err, sf = 0;
+	char bmsg[512];
+	int opt, err, berr, sf = 0;
 
 	while ((opt = getopt_long(argc, argv, "c:rusjh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -176,17 +178,25 @@ int do_stats(int argc, char **argv)
 			return report(err, "stats");
 		c.only = cg.id;
 	}
-	if (open_guard(&c.g, CG_OPEN_RDONLY))
-		return 1;
+	cg_clearerr();
+	berr = cg_guard_open(&c.g, CG_OPEN_RDONLY);
+	snprintf(bmsg, sizeof(bmsg), "%s", cg_lasterr());
+	if (berr)	/* the nft-backed ones are still shown */
+		c.g = NULL;
 	if (json_output) {
 		jw_init(&j, stdout);
 		c.j = &j;
 		jw_arr_start(&j);
 	}
-	err = cg_guard_foreach(c.g, stats_one, &c);
+	err = c.g ? cg_guard_foreach(c.g, stats_one, &c) : 0;
+	err |= nft_stats(c.j, cgpath, &c.found);
+	/* Nothing pinned is an error unless nft-backed cgroups were shown. */
+	if (berr && (berr != -ENOENT || !c.found))
+		err = report(cg_seterr(berr, "%s", bmsg), "opening pinned state");
 	if (json_output)
 		jw_arr_end(&j);
-	cg_guard_close(c.g);
+	if (c.g)
+		cg_guard_close(c.g);
 	if (!err && !json_output && !c.only)
 		print_sockfilter_stats(NULL, 1);
 	if (!err && c.only && !c.found) {

@@ -31,6 +31,7 @@
 #include "../cgroup/cgroup.h"
 #include "../lib/err.h"
 #include "../lib/usdt.h"
+#include "../netfilter-compat/nft.h"
 
 static double now_ms(void)
 {
@@ -297,6 +298,29 @@ static int gc_cb(const struct cg_status *st, void *ctx)
 	return 0;
 }
 
+/* nft-backed cgroups (netfilter-compat/): a removed cgroup's rules go, a
+ * cgroup recreated under its path gets the recorded policy again. */
+static int nft_gc_cb(const struct cg_nft_rec *r, int updated, void *ctx)
+{
+	struct cgd *d = ctx;
+
+	cgd_log(CGD_INFO, "cgroup %s (policy '%s', nft backend) %s", r->path,
+		r->policy, updated ? "was recreated: its rules now match the "
+		"new cgroup id" : "is gone: removed its nft rules");
+	if (updated)
+		d->last.reenforced++;
+	else
+		d->last.removed++;
+	return 0;
+}
+
+static void nft_gc(struct cgd *d)
+{
+	cg_clearerr();
+	if (cg_nft_gc(nft_gc_cb, d))
+		cgd_log(CGD_WARN, "nft backend gc: %s", cg_lasterr());
+}
+
 /* A guarded cgroup no rule matches: put back a vanished attachment. */
 static void restore(struct cgd *d, struct cg_guard *g,
 		    const struct cg_status *st, const char *why)
@@ -405,6 +429,7 @@ int cgd_reconcile_full(struct cgd *d, const char *why)
 		err = 0;	/* nothing pinned and nothing to guard */
 		d->ntrk = 0;
 	}
+	nft_gc(d);
 	cgd_clear_queue(d);
 	d->last.when = time(NULL);
 	d->last.ms = now_ms() - t0;
@@ -479,6 +504,7 @@ int cgd_gc(struct cgd *d)
 	struct cgd_reconcile_stats keep = d->last;
 
 	d->need_gc = 0;
+	nft_gc(d);
 	err = open_state(&g, 0);
 	if (err)
 		return err == -ENOENT ? 0 : err;
