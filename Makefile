@@ -26,7 +26,7 @@ LIB_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 CMD_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(CMD_SRCS) $(DAEMON_SRCS))
 
 TEST_BINS := $(OUTPUT)/tests/test_policy $(OUTPUT)/tests/test_compile \
-             $(OUTPUT)/tests/test_verdict
+             $(OUTPUT)/tests/test_verdict $(OUTPUT)/tests/test_classic
 BENCH_BINS := $(OUTPUT)/bench/bench_prog
 
 .SECONDARY:
@@ -65,6 +65,8 @@ cgguard: $(CMD_OBJS) $(LIB_OBJS)
 $(OUTPUT)/tests/test_policy: tests/unit/test_policy.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
 $(OUTPUT)/tests/test_compile: tests/unit/test_compile.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
+$(OUTPUT)/tests/test_classic: tests/unit/test_classic.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
 $(OUTPUT)/tests/test_verdict: tests/bpf/test_verdict.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@

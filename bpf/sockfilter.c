@@ -274,9 +274,20 @@ static int ingress_only(const struct cg_compiled *c, struct cg_compiled *out)
 	out->e = malloc((c->n ? c->n : 1) * sizeof(*out->e));
 	if (!out->e)
 		return -ENOMEM;
-	for (i = 0; i < c->n; i++)
-		if (c->e[i].key.dir == CG_DIR_INGRESS_V)
-			out->e[out->n++] = c->e[i];
+	for (i = 0; i < c->n; i++) {
+		if (c->e[i].key.dir != CG_DIR_INGRESS_V)
+			continue;
+		/* Port tables live in the cgroup layer's cg_ports, which a
+		 * filter must not reach: refuse rather than judge wrongly. */
+		if (c->e[i].val.nranges > CG_MAX_RANGES) {
+			free(out->e);
+			out->e = NULL;
+			return cg_seterr(-E2BIG, "a source prefix with more than "
+					 "%d port ranges: too many for a socket "
+					 "filter", CG_MAX_RANGES);
+		}
+		out->e[out->n++] = c->e[i];
+	}
 	return 0;
 }
 

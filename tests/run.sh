@@ -39,7 +39,8 @@ for tier in $tiers; do
 	case $tier in
 	unit)
 		run_one unit/policy $O/test_policy
-		run_one unit/compile $O/test_compile ;;
+		run_one unit/compile $O/test_compile
+		run_one unit/classic $O/test_classic ;;
 	fuzz)	# each libFuzzer harness for FUZZ_SECONDS (60) on the committed corpus
 		for n in policy config ctl oci; do
 			run_one "fuzz/$n" tests/fuzz/run.sh "${FUZZ_SECONDS:-60}" $n
