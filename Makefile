@@ -26,7 +26,8 @@ LIB_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 CMD_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(CMD_SRCS) $(DAEMON_SRCS))
 
 TEST_BINS := $(OUTPUT)/tests/test_policy $(OUTPUT)/tests/test_compile \
-             $(OUTPUT)/tests/test_verdict $(OUTPUT)/tests/test_classic
+             $(OUTPUT)/tests/test_verdict $(OUTPUT)/tests/test_classic \
+             $(OUTPUT)/tests/test_sockfilter
 BENCH_BINS := $(OUTPUT)/bench/bench_prog
 
 .SECONDARY:
@@ -68,6 +69,8 @@ $(OUTPUT)/tests/test_compile: tests/unit/test_compile.c $(LIB_OBJS) | $(OUTPUT)/
 	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
 $(OUTPUT)/tests/test_classic: tests/unit/test_classic.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
+$(OUTPUT)/tests/test_sockfilter: tests/bpf/test_sockfilter.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 $(OUTPUT)/tests/test_verdict: tests/bpf/test_verdict.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 $(OUTPUT)/bench/bench_prog: bench/bench_prog.c $(LIB_OBJS) | $(OUTPUT)/bench

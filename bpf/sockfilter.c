@@ -112,8 +112,9 @@ static struct sockfilter_bpf *skel_open(struct cg_sf *sf)
 	return skel;
 }
 
-/* First use: creates the maps that are not pinned yet and pins them. */
-static int create_missing(struct cg_sf *sf)
+/* First use: creates the maps that are not pinned yet and pins them
+ * (@pin 0: creates them all, pinned nowhere). */
+static int create_missing(struct cg_sf *sf, int pin)
 {
 	struct sockfilter_bpf *skel;
 	char path[256];
@@ -126,7 +127,7 @@ static int create_missing(struct cg_sf *sf)
 		if (fd < 0)
 			return -errno;
 		sf_pin(path, sizeof(path), CG_SF_MAP_META);
-		if (bpf_obj_pin(fd, path)) {
+		if (pin && bpf_obj_pin(fd, path)) {
 			close(fd);
 			return -errno;
 		}
@@ -147,7 +148,7 @@ static int create_missing(struct cg_sf *sf)
 		sf_pin(path, sizeof(path), i);
 		fd = bpf_map__fd(bpf_object__find_map_by_name(skel->obj,
 							      sf_maps[i].map));
-		if (bpf_obj_pin(fd, path))
+		if (pin && bpf_obj_pin(fd, path))
 			err = -errno;
 		else
 			sf->fd[i] = dup(fd);
@@ -197,6 +198,8 @@ static int open_pins(struct cg_sf *sf, int create)
 	sf->ncpus = libbpf_num_possible_cpus();
 	if (sf->ncpus <= 0)
 		return sf->ncpus ? sf->ncpus : -EINVAL;
+	if (create == CG_SF_ANON)
+		return create_missing(sf, 0);
 	err = check_dir(CG_PIN_ROOT, create);
 	if (!err)
 		err = check_dir(CG_SF_PIN_DIR, create);
@@ -209,7 +212,7 @@ static int open_pins(struct cg_sf *sf, int create)
 			err = check_map(sf->fd[i], i);
 	}
 	if (!err && create)
-		err = create_missing(sf);
+		err = create_missing(sf, 1);
 	if (err) {
 		cg_sf_close(sf);
 		if (!*cg_lasterr())

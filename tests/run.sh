@@ -46,7 +46,8 @@ for tier in $tiers; do
 			run_one "fuzz/$n" tests/fuzz/run.sh "${FUZZ_SECONDS:-60}" $n
 		done ;;
 	bpf)
-		run_one bpf/verdict $O/test_verdict ;;
+		run_one bpf/verdict $O/test_verdict
+		run_one bpf/sockfilter $O/test_sockfilter ;;
 	integration)
 		for t in tests/integration/*.sh; do
 			run_one "integration/$(basename "$t" .sh)" "$t"
