@@ -211,6 +211,7 @@ static int record(struct cg_guard *g, const struct cg_cgroup *cg,
 
 	cm.slot = slot;
 	cm.flags = (flags & CG_ATTACH_FAIL_OPEN ? CG_CGF_FAIL_OPEN : 0) |
+		   (flags & CG_ATTACH_DELEGATED ? CG_CGF_DELEGATED : 0) |
 		   (degraded ? CG_CGF_DEGRADED : 0);
 	if (!had_old) {
 		clock_gettime(CLOCK_REALTIME, &ts);

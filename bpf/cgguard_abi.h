@@ -267,6 +267,8 @@ struct cg_slot_meta {
 /* cg_cgroup_meta.flags */
 #define CG_CGF_FAIL_OPEN	(1u << 0)	/* apply what can be applied */
 #define CG_CGF_DEGRADED		(1u << 1)	/* a wanted layer is missing */
+#define CG_CGF_DELEGATED	(1u << 2)	/* attached for an unprivileged
+						 * caller through the daemon */
 
 struct cg_cgroup_meta {
 	__u32 slot;

@@ -84,6 +84,8 @@ void cg_guard_close(struct cg_guard *g);
 
 /* Attach flags. */
 #define CG_ATTACH_FAIL_OPEN	(1u << 0)	/* apply without missing layers */
+#define CG_ATTACH_DELEGATED	(1u << 1)	/* for an unprivileged caller:
+						 * recorded as CG_CGF_DELEGATED */
 
 /*
  * Attaches (or swaps) @p on the cgroup at @cgpath.  A policy that needs a

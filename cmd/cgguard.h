@@ -18,6 +18,7 @@ int do_detach(int argc, char **argv);
 int do_list(int argc, char **argv);
 int do_stats(int argc, char **argv);
 int do_run(int argc, char **argv);
+int do_sandbox(int argc, char **argv);
 int do_policy(int argc, char **argv);
 int do_doctor(int argc, char **argv);
 int do_gc(int argc, char **argv);

@@ -2,6 +2,7 @@
 /* cgguard ctl status|reload|list: talks to the daemon's control socket. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 #include <json-c/json.h>
 #include "cgguard.h"
 #include "../daemon/daemon.h"
+#include "../lib/ctlclient.h"
+#include "../sandbox/sandbox.h"
 
 #define CTL_REPLY_MAX	(64u << 20)
 
@@ -19,16 +22,27 @@ static void usage(void)
 {
 	printf("Usage: %s ctl status|reload|list [--socket PATH] "
 	       "[--timeout SEC] [--json]\n"
-	       "       %s ctl --raw LINE [--socket PATH]\n\n"
+	       "       %s ctl --raw LINE [--socket PATH]\n"
+	       "       %s ctl attach --cgroup PATH --policy NAME|FILE "
+	       "[--fail closed|open] [--socket PATH]\n"
+	       "       %s ctl detach --cgroup PATH [--socket PATH]\n\n"
 	       "  status  daemon, config, policies with their last load result\n"
 	       "          (a rejected file shows its file:line:col error),\n"
 	       "          cgroups bound by rules, last reconcile\n"
 	       "  reload  re-read the config and every policy file, reconcile\n"
 	       "  list    guarded cgroups (like `cgguard list --json`)\n"
 	       "  --raw   send LINE as the request, print the reply as is\n"
-	       "          (for scripts and tests of the protocol)\n\n"
-	       "The socket (default %s) serves root and its owner only.\n",
-	       prog_name, prog_name, CGD_SOCKET);
+	       "          (for scripts and tests of the protocol)\n"
+	       "  attach  (unprivileged callers) have the daemon guard a cgroup\n"
+	       "          delegated to you, inside your subtree, with a policy your\n"
+	       "          unprivileged: entry lists, or a policy FILE (files: true)\n"
+	       "          that is passed to the daemon as an open fd\n"
+	       "  detach  remove what such an attach put on your cgroup\n\n"
+	       "The socket (default %s) serves root and its owner only;\n"
+	       "attach and detach use the unprivileged socket ($CGGUARD_SOCKET,\n"
+	       "default %s).\n",
+	       prog_name, prog_name, prog_name, prog_name, CGD_SOCKET,
+	       CGD_USOCKET);
 }
 
 static int ctl_connect(const char *path, int timeout_s)
@@ -188,19 +202,93 @@ static int show(const char *cmd, const char *reply)
 	return bad;
 }
 
+/* ctl attach|detach: the unprivileged socket, policy files as an fd. */
+static int ctl_deleg(const char *cmd, const char *sock, const char *cgroup,
+		     const char *pol, int fail_open)
+{
+	struct cg_policy *p = NULL;
+	char perr[CG_ERR_MAX];
+	int pfd = -1, err, degraded = 0;
+
+	if (!cgroup || (!strcmp(cmd, "attach") != (pol != NULL))) {
+		fprintf(stderr, "%s ctl %s: %s\n", prog_name, cmd,
+			strcmp(cmd, "attach") ? "--cgroup is required (and "
+			"takes no --policy)" : "--cgroup and --policy are "
+			"required");
+		return 2;
+	}
+	cg_clearerr();
+	if (!strcmp(cmd, "detach")) {
+		err = sb_ureq_detach(sock, cgroup);
+		goto out;
+	}
+	if (cg_policy_is_path(pol)) {
+		/* Opened with this user's permissions; the daemon reads the
+		 * file only through this fd.  Checked here first, for an
+		 * error that names the file. */
+		pfd = open(pol, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (pfd < 0) {
+			fprintf(stderr, "%s ctl: %s: %s\n", prog_name, pol,
+				strerror(errno));
+			return 1;
+		}
+		if (cg_policy_parse_fd(pfd, pol, &p, perr, sizeof(perr))) {
+			fprintf(stderr, "%s ctl: %s\n", prog_name, perr);
+			close(pfd);
+			return 1;
+		}
+		cg_policy_free(p);
+	}
+	err = sb_ureq_attach(sock, cgroup, pol, pfd, fail_open, &degraded);
+	if (pfd >= 0)
+		close(pfd);
+out:
+	if (err) {
+		fprintf(stderr, "%s ctl %s: %s\n", prog_name, cmd, cg_lasterr());
+		return 1;
+	}
+	if (json_output) {
+		struct json j;
+
+		jw_init(&j, stdout);
+		jw_obj_start(&j);
+		jw_kbool(&j, "ok", 1);
+		jw_kstr(&j, "cgroup", cgroup);
+		jw_kbool(&j, "degraded", degraded);
+		jw_obj_end(&j);
+		putchar('\n');
+	} else if (!strcmp(cmd, "attach"))
+		printf("%s: guarded by the daemon on your behalf%s\n", cgroup,
+		       degraded ? " (without its LSM part: no BPF LSM here)" : "");
+	else
+		printf("%s: detached\n", cgroup);
+	return 0;
+}
+
 int do_ctl(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "raw", required_argument, NULL, 'r' },
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "fail", required_argument, NULL, 'f' },
 		COMMON_LONGOPTS, { 0 } };
-	const char *sock = CGD_SOCKET, *cmd = NULL, *raw = NULL;
+	const char *sock = NULL, *cmd = NULL, *raw = NULL;
+	const char *cgroup = NULL, *pol = NULL;
+	unsigned fail = 0;
 	char *reply = NULL, req[64];
 	int opt, fd, err, timeout = 30;
 
-	while ((opt = getopt_long(argc, argv, "s:t:r:jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:t:r:c:p:f:jh", opts, NULL)) != -1) {
 		switch (opt) {
+		case 'c': cgroup = optarg; break;
+		case 'p': pol = optarg; break;
+		case 'f':
+			if (parse_fail_mode(optarg, &fail))
+				return 2;
+			break;
 		case 's': sock = optarg; break;
 		case 't': timeout = atoi(optarg) > 0 ? atoi(optarg) : 30; break;
 		case 'r': raw = optarg; break;
@@ -209,6 +297,19 @@ int do_ctl(int argc, char **argv)
 		default: usage(); return 2;
 		}
 	}
+	if (!raw && optind + 1 == argc && (!strcmp(argv[optind], "attach") ||
+					   !strcmp(argv[optind], "detach")))
+		return ctl_deleg(argv[optind], sock ? sock :
+				 secure_getenv("CGGUARD_SOCKET") &&
+				 *secure_getenv("CGGUARD_SOCKET") ?
+				 secure_getenv("CGGUARD_SOCKET") : CGD_USOCKET,
+				 cgroup, pol, !!(fail & CG_ATTACH_FAIL_OPEN));
+	if (cgroup || pol || fail) {
+		usage();
+		return 2;
+	}
+	if (!sock)
+		sock = CGD_SOCKET;
 	if (!raw && (optind + 1 != argc || (strcmp(argv[optind], "status") &&
 	    strcmp(argv[optind], "reload") && strcmp(argv[optind], "list")))) {
 		usage();

@@ -77,6 +77,8 @@ static void list_text(const struct cg_status *st)
 	}
 	if (st->meta.flags & CG_CGF_DEGRADED)
 		printf(" DEGRADED(applied without a wanted layer)");
+	if (st->meta.flags & CG_CGF_DELEGATED)
+		printf(" delegated");
 	printf("\n");
 }
 
@@ -99,6 +101,7 @@ static int list_one(const struct cg_status *st, void *ctx)
 	jw_kbool(j, "cgroup_exists", st->cgroup_exists);
 	jw_kstr(j, "fail", st->meta.flags & CG_CGF_FAIL_OPEN ? "open" : "closed");
 	jw_kbool(j, "degraded", !!(st->meta.flags & CG_CGF_DEGRADED));
+	jw_kbool(j, "delegated", !!(st->meta.flags & CG_CGF_DELEGATED));
 	jw_key(j, "layers");
 	jw_obj_start(j);
 	for (l = 0; l < NLAYERS; l++) {

@@ -56,6 +56,7 @@ static const struct cmd {
 	{ "list",    do_list,    "guarded cgroups: requested vs enforced" },
 	{ "stats",   do_stats,   "per-cgroup and per-rule counters" },
 	{ "run",     do_run,     "run a command in a new guarded cgroup" },
+	{ "sandbox", do_sandbox, "run a command restricted without privilege" },
 	{ "policy",  do_policy,  "policy tools: check FILE" },
 	{ "gc",      do_gc,      "forget guarded cgroups that were removed" },
 	{ "upgrade", do_upgrade, "run this build's programs on every guarded cgroup" },

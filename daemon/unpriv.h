@@ -74,6 +74,8 @@ struct cgd_caller {
 	int ngroups;
 	gid_t groups[CGD_UP_GROUPS_MAX];
 	const struct cg_unpriv_entry *entry;	/* never NULL in a handler */
+	int in_fd;		/* the fd that came with the request (SCM_RIGHTS),
+				 * or -1; the dispatcher closes it */
 };
 
 struct cgd_config;
@@ -147,6 +149,13 @@ const char *cgd_ureq_str(json_object *req, const char *key, size_t max,
 int cgd_sf_handle(struct cgd *d, const struct cgd_caller *who,
 		  json_object *req, struct json *out, int *fd_out, char *err,
 		  size_t errlen);
+/* Delegated attach (delegate.c): "attach" and "detach". */
+int cgd_deleg_attach(struct cgd *d, const struct cgd_caller *who,
+		     json_object *req, struct json *out, int *fd_out,
+		     char *err, size_t errlen);
+int cgd_deleg_detach(struct cgd *d, const struct cgd_caller *who,
+		     json_object *req, struct json *out, int *fd_out,
+		     char *err, size_t errlen);
 /* Rewrites the filter tables of policies whose compiled hash changed
  * (after a reload); programs already handed out follow at once. */
 void cgd_sf_refresh(struct cgd *d);

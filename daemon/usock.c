@@ -45,6 +45,9 @@ struct cgd_usock {
 
 static const char *const sf_keys[] = { "policy", NULL };
 static const char *const no_keys[] = { NULL };
+static const char *const attach_keys[] = { "cgroup", "policy", "policy_fd",
+					   "fail", NULL };
+static const char *const detach_keys[] = { "cgroup", NULL };
 
 static int do_hello(struct cgd *d, const struct cgd_caller *who,
 		    json_object *req, struct json *out, int *fd_out,
@@ -54,6 +57,8 @@ static int do_hello(struct cgd *d, const struct cgd_caller *who,
 const struct cgd_ucmd cgd_ucmds[] = {
 	{ "hello",  do_hello,      no_keys },	/* what may this caller do */
 	{ "filter", cgd_sf_handle, sf_keys },	/* a socket filter by fd */
+	{ "attach", cgd_deleg_attach, attach_keys },	/* delegate.c */
+	{ "detach", cgd_deleg_detach, detach_keys },
 	{ NULL, NULL, NULL },
 };
 
@@ -468,22 +473,33 @@ static char *run_request(struct cgd *d, struct cgd_caller *who,
 	return out;
 }
 
-/* A request must not carry fds: any that came are closed unread. */
-static void drop_fds(struct msghdr *mh)
+/*
+ * A request may carry one fd (a policy file for "attach"): the first one
+ * is kept for the handler, any others are closed unread.  Returns the fd
+ * or -1; *extra is set when more than one came.
+ */
+static int take_fd(struct msghdr *mh, int *extra)
 {
 	struct cmsghdr *cm;
 	size_t i, n;
-	int fd;
+	int fd, keep = -1;
 
+	*extra = 0;
 	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
 			continue;
 		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		for (i = 0; i < n; i++) {
 			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			if (keep < 0) {
+				keep = fd;
+				continue;
+			}
+			*extra = 1;
 			close(fd);
 		}
 	}
+	return keep;
 }
 
 static void handle_msg(struct cgd *d, int i)
@@ -494,7 +510,7 @@ static void handle_msg(struct cgd *d, int i)
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 			     .msg_control = ctl, .msg_controllen = sizeof(ctl) };
 	struct cgd_caller who;
-	int fd_out = -1, close_after = 0, toolong;
+	int fd_out = -1, close_after = 0, toolong, in_fd;
 	size_t rlen = 0;
 	ssize_t n;
 	char *reply;
@@ -506,18 +522,22 @@ static void handle_msg(struct cgd *d, int i)
 		uclient_close(d->us, i);
 		return;
 	}
-	drop_fds(&mh);
+	in_fd = take_fd(&mh, &toolong);
 	cl->last = mono_now();
 	d->us->requests++;
-	toolong = mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC);
+	toolong |= mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC);
 	if (read_caller(cl->fd, &who)) {
+		if (in_fd >= 0)
+			close(in_fd);
 		uclient_close(d->us, i);
 		return;
 	}
+	who.in_fd = in_fd;
 	if (toolong) {
 		d->us->malformed++;
 		reply = strdup("{\"ok\":false,\"errno\":7,\"error\":\"request "
-			       "larger than 4096 bytes, or carrying fds\"}");
+			       "larger than 4096 bytes, or carrying more than "
+			       "one fd\"}");
 		rlen = reply ? strlen(reply) : 0;
 	} else {
 		reply = run_request(d, &who, buf, n, &fd_out, &rlen,
@@ -528,6 +548,8 @@ static void handle_msg(struct cgd *d, int i)
 	free(reply);
 	if (fd_out >= 0)
 		close(fd_out);
+	if (in_fd >= 0)
+		close(in_fd);
 	if (close_after)
 		uclient_close(d->us, i);
 }

@@ -110,11 +110,37 @@ static int check_file(const char *path, const struct stat *st, char *err, size_t
 	return 0;
 }
 
-int cg_policy_parse_file(const char *path, struct cg_policy **out, char *err, size_t errlen)
+int cg_policy_parse_fd(int fd, const char *source, struct cg_policy **out,
+		       char *err, size_t errlen)
 {
 	char *buf = NULL;
 	struct stat st;
 	size_t len = 0;
+	int rc;
+
+	rc = fstat(fd, &st) < 0 ? -errno : 0;
+	if (rc)
+		cg_policy_errf(err, errlen, rc, "%s: %s", source, strerror(-rc));
+	else
+		rc = check_file(source, &st, err, errlen);
+	if (!rc) {
+		/* From the start, whatever the fd's offset (a passed fd). */
+		rc = lseek(fd, 0, SEEK_SET) < 0 ? -errno : 0;
+		if (!rc)
+			rc = read_all(fd, (size_t)st.st_size, &buf, &len);
+		if (rc)
+			cg_policy_errf(err, errlen, rc, "%s: %s", source, rc == -EAGAIN ?
+			     "file changed while being read" : strerror(-rc));
+	}
+	if (rc)
+		return rc;
+	rc = cg_policy_parse_buf(source, buf, len, out, err, errlen);
+	free(buf);
+	return rc;
+}
+
+int cg_policy_parse_file(const char *path, struct cg_policy **out, char *err, size_t errlen)
+{
 	int fd, rc;
 
 	if (!path || !out)
@@ -126,22 +152,8 @@ int cg_policy_parse_file(const char *path, struct cg_policy **out, char *err, si
 		rc = -errno;
 		return cg_policy_errf(err, errlen, rc, "%s: %s", path, strerror(-rc));
 	}
-	rc = fstat(fd, &st) < 0 ? -errno : 0;
-	if (rc)
-		cg_policy_errf(err, errlen, rc, "%s: %s", path, strerror(-rc));
-	else
-		rc = check_file(path, &st, err, errlen);
-	if (!rc) {
-		rc = read_all(fd, (size_t)st.st_size, &buf, &len);
-		if (rc)
-			cg_policy_errf(err, errlen, rc, "%s: %s", path, rc == -EAGAIN ?
-			     "file changed while being read" : strerror(-rc));
-	}
+	rc = cg_policy_parse_fd(fd, path, out, err, errlen);
 	close(fd);
-	if (rc)
-		return rc;
-	rc = cg_policy_parse_buf(path, buf, len, out, err, errlen);
-	free(buf);
 	return rc;
 }
 
@@ -152,7 +164,7 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static bool looks_like_path(const char *s)
+bool cg_policy_is_path(const char *s)
 {
 	return strchr(s, '/') || ends_with(s, ".yaml") ||
 	       ends_with(s, ".yml") || ends_with(s, ".json");
@@ -199,7 +211,7 @@ int cg_policy_load(const char *arg, struct cg_policy **out, char *err,
 
 	if (!arg || !*arg || !out)
 		return cg_policy_errf(err, errlen, -EINVAL, "no policy given");
-	if (looks_like_path(arg))
+	if (cg_policy_is_path(arg))
 		return cg_policy_parse_file(arg, out, err, errlen);
 	text = cg_builtin_policy(arg);
 	if (text) {

@@ -10,6 +10,7 @@
 #ifndef CGGUARD_POLICY_H
 #define CGGUARD_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -101,6 +102,12 @@ int cg_policy_parse_buf(const char *source, const char *buf, size_t len,
 /* Parse a policy file (size-checked, must be a regular file). */
 int cg_policy_parse_file(const char *path, struct cg_policy **out,
 			 char *err, size_t errlen);
+/* Parse a policy from an open file (a regular file, size-checked, read
+ * from offset 0 through @fd only); `source` names it in errors. */
+int cg_policy_parse_fd(int fd, const char *source, struct cg_policy **out,
+		       char *err, size_t errlen);
+/* 1 if cg_policy_load() takes @arg for a file path rather than a name. */
+bool cg_policy_is_path(const char *arg);
 /*
  * Resolve what a user typed after --policy: an existing file path (anything
  * containing '/' or ending in .yaml/.yml/.json), a built-in name, or

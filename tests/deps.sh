@@ -8,7 +8,8 @@ libcgroup-dev iproute2 iputils-ping nftables jq iperf3 hyperfine
 valgrind procps util-linux kmod podman runc busybox-static curl
 qemu-system-x86 linux-image-amd64 cpio
 libnftables-dev systemtap-sdt-dev bpftrace libseccomp-dev libnl-genl-3-dev acl
-libclang-rt-14-dev"
+libclang-rt-14-dev
+uidmap slirp4netns"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -40,6 +40,7 @@ for tier in $tiers; do
 	unit)
 		run_one unit/policy $O/test_policy
 		run_one unit/compile $O/test_compile
+		run_one unit/sandbox $O/test_sandbox
 		run_one unit/classic $O/test_classic ;;
 	fuzz)	# each libFuzzer harness for FUZZ_SECONDS (60) on the committed corpus
 		for n in policy config ctl oci; do

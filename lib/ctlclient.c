@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* Client of the daemon's unprivileged socket: see ctlclient.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include "ctlclient.h"
+#include "err.h"
+
+int cg_ureq_connect(const char *path, int timeout_s)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { timeout_s, 0 };
+	int fd, e;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return cg_seterr(-ENAMETOOLONG, "socket path too long: %s", path);
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return cg_seterr(-errno, "socket: %m");
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return fd;
+	e = errno;
+	close(fd);
+	return cg_seterr(-e, "cannot connect to %s: %s%s", path, strerror(e),
+			 e == ENOENT || e == ECONNREFUSED ? " (is the daemon "
+			 "running with an unprivileged socket? see --socket)" :
+			 e == EACCES ? " (the socket's group or mode does not "
+			 "let this user in)" : "");
+}
+
+int cg_ureq_call(int fd, const char *req, int passfd, char **reply)
+{
+	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+	struct iovec iov = { (void *)req, strlen(req) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+	char *buf;
+	ssize_t n;
+
+	if (passfd >= 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &passfd, sizeof(int));
+	}
+	if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t)iov.iov_len)
+		return cg_seterr(-errno, "sending to the daemon: %m");
+	buf = malloc(CG_UREPLY_MAX + 1);
+	if (!buf)
+		return -ENOMEM;
+	do
+		n = recv(fd, buf, CG_UREPLY_MAX, MSG_TRUNC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0 || n > CG_UREPLY_MAX) {
+		int e = n < 0 ? errno : n ? EMSGSIZE : ECONNRESET;
+
+		free(buf);
+		return cg_seterr(-(e == EAGAIN ? ETIMEDOUT : e), "no reply "
+				 "from the daemon: %s", strerror(e == EAGAIN ?
+				 ETIMEDOUT : e));
+	}
+	buf[n] = 0;
+	*reply = buf;
+	return 0;
+}
