@@ -40,7 +40,8 @@ CMD_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(CMD_SRCS) $(DAEMON_SRCS))
 
 TEST_BINS := $(OUTPUT)/tests/test_policy $(OUTPUT)/tests/test_compile \
              $(OUTPUT)/tests/test_verdict $(OUTPUT)/tests/test_sandbox \
-             $(OUTPUT)/tests/test_explain $(OUTPUT)/tests/test_nft
+             $(OUTPUT)/tests/test_explain $(OUTPUT)/tests/test_nft \
+             $(OUTPUT)/tests/test_classic $(OUTPUT)/tests/test_sockfilter
 BENCH_BINS := $(OUTPUT)/bench/bench_prog $(OUTPUT)/bench/bench_events
 
 .SECONDARY:
@@ -80,6 +81,10 @@ $(OUTPUT)/tests/test_policy: tests/unit/test_policy.c $(LIB_OBJS) | $(OUTPUT)/te
 	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
 $(OUTPUT)/tests/test_compile: tests/unit/test_compile.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
+$(OUTPUT)/tests/test_classic: tests/unit/test_classic.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
+$(OUTPUT)/tests/test_sockfilter: tests/bpf/test_sockfilter.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 $(OUTPUT)/tests/test_sandbox: tests/unit/test_sandbox.c $(LIB_OBJS) $(SB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lseccomp -ljson-c -lcmocka -o $@
 $(OUTPUT)/tests/test_nft: tests/unit/test_nft.c $(OUTPUT)/netfilter-compat/script.o $(LIB_OBJS) | $(OUTPUT)/tests

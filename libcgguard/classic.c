@@ -97,6 +97,14 @@ static void need_eq(struct cb *b, uint32_t k, size_t *next, size_t *nnext)
 
 static void dispatch(struct cb *b)
 {
+	int m;
+
+	/* The kernel's checker (check_load_and_stores) carries what was
+	 * stored across a RET into the code after it, so a cell read after
+	 * one family's block must be stored on every path: zero them all. */
+	LDI(0);
+	for (m = M_PROTO; m < M_SRC6 + 4; m++)
+		ST(m);
 	LDH(SKF_AD_OFF + SKF_AD_PROTOCOL);	/* skb->protocol, host order */
 	JEQ(0x0800, 0, 1);
 	jump(b, L_V4);
@@ -226,6 +234,10 @@ static void entry(struct cb *b, const struct cg_compiled *c,
 	size_t next[4], nnext = 0, i;
 	uint32_t word, mask;
 
+	if (e->val.nranges > CG_MAX_RANGES) {	/* CG_RANGES_IN_TABLE */
+		b->err = -E2BIG;
+		return;
+	}
 	for (w = 0; w < (e->key.family == CG_FAM_V4 ? 1 : 4); w++) {
 		bits = plen - 32 * w;
 		if (bits <= 0)
@@ -273,34 +285,33 @@ static int emit(struct cb *b, struct cg_compiled *c)
 	return b->err;
 }
 
-int cgg_classic_compile(const char *policy, struct sock_fprog *prog)
+int cgg_classic_compile_policy(const struct cg_policy *p,
+			       struct sock_fprog *prog)
 {
-	struct cg_policy *p = NULL;
 	struct cg_compiled c = {};
 	struct cb b = {};
 	char err[CG_ERR_MAX];
 	int ret;
 
-	ret = cg_policy_load(policy, &p, err, sizeof(err));
-	if (ret)
-		return cgg_fail(ret, "%s", err);
-	if (p->mode == CG_MODE_AUDIT) {
-		cg_policy_free(p);
+	if (p->mode == CG_MODE_AUDIT)
 		return cgg_fail(-EOPNOTSUPP, "policy %s is in audit mode, which "
 				"needs counters: classic filters have none (use "
-				"the daemon)", policy);
-	}
+				"the daemon)", p->name);
 	ret = cg_policy_compile(p, &c, err, sizeof(err));
-	cg_policy_free(p);
 	if (ret)
 		return cgg_fail(ret, "%s", err);
 	ret = emit(&b, &c);
 	cg_compiled_free(&c);
 	free(b.fix);
+	if (ret == -E2BIG)
+		ret = cgg_fail(ret, "policy %s has a source prefix with more "
+			       "than %d port ranges: too many for a classic "
+			       "filter (use the daemon's)", p->name,
+			       CG_MAX_RANGES);
 	if (!ret && b.n > BPF_MAXINSNS)
 		ret = cgg_fail(-E2BIG, "policy %s needs %zu classic BPF "
 			       "instructions, more than the kernel's %d (use the "
-			       "daemon's filters)", policy, b.n, BPF_MAXINSNS);
+			       "daemon's filters)", p->name, b.n, BPF_MAXINSNS);
 	if (ret) {
 		free(b.f);
 		return ret;
@@ -308,6 +319,20 @@ int cgg_classic_compile(const char *policy, struct sock_fprog *prog)
 	prog->len = b.n;
 	prog->filter = b.f;
 	return 0;
+}
+
+int cgg_classic_compile(const char *policy, struct sock_fprog *prog)
+{
+	struct cg_policy *p = NULL;
+	char err[CG_ERR_MAX];
+	int ret;
+
+	ret = cg_policy_load(policy, &p, err, sizeof(err));
+	if (ret)
+		return cgg_fail(ret, "%s", err);
+	ret = cgg_classic_compile_policy(p, prog);
+	cg_policy_free(p);
+	return ret;
 }
 
 static int sock_is_tcp(int fd)
