@@ -4,6 +4,7 @@
 #define CGGUARD_CMD_H
 
 #include <stdio.h>
+#include <sys/types.h>
 #include "../lib/json.h"
 #include "../lib/err.h"
 #include "../bpf/loader.h"
@@ -59,6 +60,9 @@ void doctor_unpriv(struct json *j);
 /* Prints the per-rule hits of a slot. */
 void print_rule_hits(struct json *j, struct cg_guard *g, __u32 slot,
 		     const char *source);
+/* Waits for a command run on the user's behalf, passing SIGINT and SIGTERM
+ * on to it; returns its exit status (128 + signal if killed). */
+int wait_forwarding(pid_t pid);
 /* Handles --help/-h and --json in a subcommand's getopt loop. */
 #define COMMON_LONGOPTS { "json", no_argument, NULL, 'j' }, \
 			{ "help", no_argument, NULL, 'h' }
