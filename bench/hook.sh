@@ -17,7 +17,8 @@ egress:
   rules: [ { action: deny, to: 169.254.169.254/32 } ]
 P
 (cd "$T" && runc spec && mv config.json base.json)
-HOOKS=$(jq -c --arg cgg "$TOP/cgguard" 'with_entries(.value |= map(.path = $cgg))' "$TOP/deploy/runc-hooks.json")
+HOOKS=$(jq -c --arg cgg "$TOP/cgguard" --arg pd "$T" \
+	'with_entries(.value |= map(.path = $cgg | .args += ["--policy-dir", $pd]))' "$TOP/deploy/runc-hooks.json")
 # The same two hook stages running /bin/true: what runc charges for any
 # hook at all (fork/exec from Go, state JSON, waiting), not cgguard's work.
 NOOP=$(jq -c 'with_entries(.value |= map(.path = "/bin/true" | .args = ["true"]))' "$TOP/deploy/runc-hooks.json")

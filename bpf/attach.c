@@ -23,25 +23,23 @@
 #include "../lib/err.h"
 #include "../lib/usdt.h"
 
+/* Name of the link pin in link/. */
 static void link_pin(char *buf, size_t len, __u64 cgid, int hook)
 {
-	char name[64];
-
-	snprintf(name, sizeof(name), "%llu-%s", (unsigned long long)cgid,
+	snprintf(buf, len, "%llu-%s", (unsigned long long)cgid,
 		 cg_hooks[hook].name);
-	pin_path(buf, len, "link", name);
 }
 
 /* 1 if our link for (cgid, hook) is pinned and still on the cgroup. */
-static int link_alive(__u64 cgid, int hook)
+static int link_alive(struct cg_guard *g, __u64 cgid, int hook)
 {
 	struct bpf_link_info li = {};
 	__u32 len = sizeof(li);
-	char p[256];
+	char p[64];
 	int fd, ok;
 
 	link_pin(p, sizeof(p), cgid, hook);
-	fd = bpf_obj_get(p);
+	fd = cg_pin_get_at(pindir(g, CG_PIN_LINK), p);
 	if (fd < 0)
 		return 0;
 	ok = !bpf_obj_get_info_by_fd(fd, &li, &len) &&
@@ -53,21 +51,22 @@ static int link_alive(__u64 cgid, int hook)
 static int ensure_link(struct cg_guard *g, int cgfd, __u64 cgid, int hook,
 		       int *created)
 {
-	char p[256], what[96];
+	char p[64], what[96];
 	int fd, err;
 
 	*created = 0;
-	if (link_alive(cgid, hook))
+	if (link_alive(g, cgid, hook))
 		return 0;
 	link_pin(p, sizeof(p), cgid, hook);
-	unlink(p);	/* a dead link from a removed cgroup of the same id */
+	/* a dead link from a removed cgroup of the same id */
+	unlinkat(pindir(g, CG_PIN_LINK), p, 0);
 	fd = bpf_link_create(g->prog_fd[hook], cgfd,
 			     cg_hooks[hook].attach_type, NULL);
 	snprintf(what, sizeof(what), "attaching the %s program",
 		 cg_hooks[hook].name);
 	if (fd < 0)
 		return bpf_err(-errno, what);
-	err = bpf_obj_pin(fd, p) ? -errno : 0;
+	err = cg_pin_at(pindir(g, CG_PIN_LINK), p, fd);
 	if (err) {
 		bpf_link_detach(fd);
 		close(fd);
@@ -78,19 +77,19 @@ static int ensure_link(struct cg_guard *g, int cgfd, __u64 cgid, int hook,
 	return 0;
 }
 
-static void drop_link(__u64 cgid, int hook)
+static void drop_link(struct cg_guard *g, __u64 cgid, int hook)
 {
-	char p[256];
+	char p[64];
 	int fd;
 
 	link_pin(p, sizeof(p), cgid, hook);
-	fd = bpf_obj_get(p);
+	fd = cg_pin_get_at(pindir(g, CG_PIN_LINK), p);
 	if (fd >= 0) {
 		/* Detach now, even if another process still holds the fd. */
 		bpf_link_detach(fd);
 		close(fd);
 	}
-	unlink(p);
+	unlinkat(pindir(g, CG_PIN_LINK), p, 0);
 }
 
 static void storage_key(__u64 cgid, int hook, struct bpf_cgroup_storage_key *k)
@@ -132,13 +131,10 @@ static int read_binding(struct cg_guard *g, __u64 cgid, int hook, __u32 *slot)
 
 /* Links every available hook, then binds them all to @slot. */
 static int attach_links(struct cg_guard *g, const struct cg_cgroup *cg,
-			__u32 slot)
+			int cgfd, __u32 slot)
 {
-	int created[CG_HOOK_MAX] = {}, cgfd, h, err = 0;
+	int created[CG_HOOK_MAX] = {}, h, err = 0;
 
-	cgfd = open(cg->abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cgfd < 0)
-		return cg_seterr(-errno, "cannot open cgroup %s: %m", cg->abs);
 	/* Global LSM hooks are attached once at load, not per cgroup; they
 	 * find the cgroup's slot in cg_cgroups (written by record()). */
 	for (h = 0; h < CG_HOOK_MAX && !err; h++)
@@ -151,17 +147,16 @@ static int attach_links(struct cg_guard *g, const struct cg_cgroup *cg,
 	if (err)
 		for (h = 0; h < CG_HOOK_MAX; h++)
 			if (created[h])
-				drop_link(cg->id, h);
-	close(cgfd);
+				drop_link(g, cg->id, h);
 	return err;
 }
 
-static void drop_links(__u64 cgid)
+static void drop_links(struct cg_guard *g, __u64 cgid)
 {
 	int h;
 
 	for (h = 0; h < CG_HOOK_MAX; h++)
-		drop_link(cgid, h);
+		drop_link(g, cgid, h);
 }
 
 /* Refuses, or allows degraded, a policy needing layers we lack. */
@@ -224,23 +219,29 @@ static int record(struct cg_guard *g, const struct cg_cgroup *cg,
 	return 0;
 }
 
-static int attach_policy(struct cg_guard *g, const char *cgpath,
-			 const struct cg_policy *p, unsigned flags,
-			 int *degraded)
+int cg_cgroup_check_rel(const struct cg_cgroup *cg)
 {
+	if (strlen(cg->rel) >= sizeof(((struct cg_cgroup_meta *)0)->path))
+		return cg_seterr(-ENAMETOOLONG, "cgroup path %s is longer than "
+				 "%zu bytes", cg->rel,
+				 sizeof(((struct cg_cgroup_meta *)0)->path) - 1);
+	return 0;
+}
+
+static int attach_cg(struct cg_guard *g, const struct cg_cgroup *cgp,
+		     int cgfd, const struct cg_policy *p, unsigned flags,
+		     int *degraded)
+{
+	const struct cg_cgroup cg = *cgp;
 	struct cg_cgroup_meta old = {};
 	struct cg_compiled c;
 	struct cg_sockcfg sc;
-	struct cg_cgroup cg;
 	__u32 slot = 0;
 	int err, fresh = 0, had_old, deg = 0;
 
-	err = cg_cgroup_resolve(cgpath, &cg);
+	err = cg_cgroup_check_rel(&cg);
 	if (err)
 		return err;
-	if (strlen(cg.rel) >= sizeof(old.path))
-		return cg_seterr(-ENAMETOOLONG, "cgroup path %s is longer than "
-				 "%zu bytes", cg.rel, sizeof(old.path) - 1);
 	err = check_layers(g, p, flags, &deg);
 	if (!err)
 		err = compile_all(p, &c, &sc);
@@ -253,13 +254,13 @@ static int attach_policy(struct cg_guard *g, const char *cgpath,
 	cg_compiled_free(&c);
 	if (err)
 		return err;
-	err = attach_links(g, &cg, slot);
+	err = attach_links(g, &cg, cgfd, slot);
 	if (!err) {
 		err = record(g, &cg, &old, had_old, slot, flags, deg);
 		if (err && had_old)	/* roll back to exactly what was there */
-			attach_links(g, &cg, old.slot);
+			attach_links(g, &cg, cgfd, old.slot);
 		else if (err)
-			drop_links(cg.id);
+			drop_links(g, cg.id);
 	}
 	if (err)
 		return err;	/* a fresh slot stays cached, unbound */
@@ -276,15 +277,32 @@ static int attach_policy(struct cg_guard *g, const char *cgpath,
 }
 
 /* attach_start/attach_done probes around every attach (CLI, hook, daemon). */
-int cg_guard_attach(struct cg_guard *g, const char *cgpath,
-		    const struct cg_policy *p, unsigned flags, int *degraded)
+int cg_guard_attach_fd(struct cg_guard *g, const struct cg_cgroup *cg,
+		       int cgfd, const struct cg_policy *p, unsigned flags,
+		       int *degraded)
 {
 	uint64_t t0 = cg_usdt_now();
 	int err;
 
-	CG_USDT(attach_start, cgpath, p->name);
-	err = attach_policy(g, cgpath, p, flags, degraded);
-	CG_USDT(attach_done, cgpath, p->name, err, cg_usdt_now() - t0);
+	CG_USDT(attach_start, cg->abs, p->name);
+	err = attach_cg(g, cg, cgfd, p, flags, degraded);
+	CG_USDT(attach_done, cg->abs, p->name, err, cg_usdt_now() - t0);
+	return err;
+}
+
+int cg_guard_attach(struct cg_guard *g, const char *cgpath,
+		    const struct cg_policy *p, unsigned flags, int *degraded)
+{
+	struct cg_cgroup cg;
+	int fd = cg_cgroup_open(cgpath, &cg), err;
+
+	if (fd < 0) {	/* not resolved: the probes see the path as given */
+		CG_USDT(attach_start, cgpath, p->name);
+		CG_USDT(attach_done, cgpath, p->name, fd, (uint64_t)0);
+		return fd;
+	}
+	err = cg_guard_attach_fd(g, &cg, fd, p, flags, degraded);
+	close(fd);
 	return err;
 }
 
@@ -316,7 +334,7 @@ int cg_guard_detach(struct cg_guard *g, const char *cgpath, __u64 cgid)
 	struct cg_cgroup_meta cm;
 	struct cg_cgroup cg;
 	int had_meta, h, linked = 0;
-	char p[256];
+	char p[64];
 
 	if (cgpath) {
 		if (cg_cgroup_resolve(cgpath, &cg) == 0)
@@ -327,12 +345,12 @@ int cg_guard_detach(struct cg_guard *g, const char *cgpath, __u64 cgid)
 	had_meta = !bpf_map_lookup_elem(g->map_fd[CG_MAP_CGROUPS], &cgid, &cm);
 	for (h = 0; h < CG_HOOK_MAX; h++) {
 		link_pin(p, sizeof(p), cgid, h);
-		linked |= !access(p, F_OK);
+		linked |= !cg_pin_exists_at(pindir(g, CG_PIN_LINK), p);
 	}
 	if (!had_meta && !linked)
 		return cg_seterr(-ENOENT, "cgroup %s is not guarded by cgguard",
 				 cgpath ? cgpath : "(id)");
-	drop_links(cgid);
+	drop_links(g, cgid);
 	if (had_meta) {	/* its slot stays cached until evicted */
 		bpf_map_delete_elem(g->map_fd[CG_MAP_CGROUPS], &cgid);
 		slot_ref(g, cm.slot, -1);
@@ -345,15 +363,15 @@ int cg_guard_detach(struct cg_guard *g, const char *cgpath, __u64 cgid)
 /* ---- status and counters ------------------------------------------------- */
 
 /* A global hook enforces for every guarded cgroup while its link is up. */
-static int global_alive(int hook)
+static int global_alive(struct cg_guard *g, int hook)
 {
 	struct bpf_link_info li = {};
 	__u32 len = sizeof(li);
-	char p[256];
+	char p[64];
 	int fd, ok;
 
-	global_link_pin(p, sizeof(p), hook);
-	fd = bpf_obj_get(p);
+	global_link_name(p, sizeof(p), hook);
+	fd = cg_pin_get_at(pindir(g, CG_PIN_LINK), p);
 	if (fd < 0)
 		return 0;
 	ok = !bpf_obj_get_info_by_fd(fd, &li, &len) &&
@@ -395,11 +413,11 @@ int cg_guard_status(struct cg_guard *g, __u64 cgid, struct cg_status *st)
 		if (!st->available[h])
 			continue;
 		if (cg_hooks[h].global) {
-			st->linked[h] = st->enforced[h] = global_alive(h);
+			st->linked[h] = st->enforced[h] = global_alive(g, h);
 			st->bound_slot[h] = st->meta.slot; /* read from meta */
 			continue;
 		}
-		st->linked[h] = link_alive(cgid, h);
+		st->linked[h] = link_alive(g, cgid, h);
 		st->enforced[h] = cgfd >= 0 &&
 				  prog_on_cgroup(cgfd, h, g->prog_id[h]);
 		if (st->enforced[h])

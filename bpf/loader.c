@@ -99,34 +99,19 @@ void pin_path(char *buf, size_t len, const char *kind,
 	snprintf(buf, len, "%s/%s/%s", CG_PIN_ROOT, kind, name);
 }
 
-static int mkdirs(void)
-{
-	static const char *const d[] = { CG_PIN_ROOT, CG_PIN_ROOT "/prog",
-		CG_PIN_ROOT "/map", CG_PIN_ROOT "/link" };
-	size_t i;
-
-	for (i = 0; i < sizeof(d) / sizeof(d[0]); i++)
-		if (mkdir(d[i], 0700) && errno != EEXIST)
-			return cg_seterr(-errno, "cannot create %s: %m", d[i]);
-	return 0;
-}
-
 /* Removes map pins left by a load that crashed before pinning programs. */
-static void remove_stale_maps(void)
+static void remove_stale_maps(struct cg_guard *g)
 {
-	char p[256];
 	int i;
 
-	for (i = 0; i < CG_MAP_MAX; i++) {
-		pin_path(p, sizeof(p), "map", cg_map_names[i]);
-		unlink(p);
-	}
+	for (i = 0; i < CG_MAP_MAX; i++)
+		unlinkat(pindir(g, CG_PIN_MAP), cg_map_names[i], 0);
 }
 
 /* Pins every loaded program of @obj that is one of our hooks. */
-static int pin_progs(struct bpf_object *obj, int lsm)
+static int pin_progs(struct cg_guard *g, struct bpf_object *obj, int lsm)
 {
-	char p[256], name[64];
+	char name[64];
 	struct bpf_program *prog;
 	int h, err;
 
@@ -137,39 +122,33 @@ static int pin_progs(struct bpf_object *obj, int lsm)
 		prog = bpf_object__find_program_by_name(obj, name);
 		if (lsm && prog && !bpf_program__autoload(prog))
 			continue;	/* the other LSM flavour */
-		pin_path(p, sizeof(p), "prog", cg_hooks[h].name);
-		err = prog ? bpf_program__pin(prog, p) : -ENOENT;
+		err = prog ? cg_pin_at(pindir(g, CG_PIN_PROG), cg_hooks[h].name,
+				       bpf_program__fd(prog)) : -ENOENT;
 		if (err)
 			return err;
 	}
 	return 0;
 }
 
-static void unpin_progs(void)
+static void unpin_progs(struct cg_guard *g)
 {
-	char p[256];
 	int h;
 
-	for (h = 0; h < CG_HOOK_MAX; h++) {
-		pin_path(p, sizeof(p), "prog", cg_hooks[h].name);
-		unlink(p);
-	}
+	for (h = 0; h < CG_HOOK_MAX; h++)
+		unlinkat(pindir(g, CG_PIN_PROG), cg_hooks[h].name, 0);
 }
 
-void global_link_pin(char *buf, size_t len, int hook)
+void global_link_name(char *buf, size_t len, int hook)
 {
-	char name[64];
-
-	snprintf(name, sizeof(name), "global-%s", cg_hooks[hook].name);
-	pin_path(buf, len, "link", name);
+	snprintf(buf, len, "global-%s", cg_hooks[hook].name);
 }
 
 /* The global flavour is attached here, once, and its links pinned. */
-static int attach_global(struct bpf_object *obj)
+static int attach_global(struct cg_guard *g, struct bpf_object *obj)
 {
 	struct bpf_program *prog;
 	struct bpf_link *l;
-	char p[256], name[64];
+	char p[64], name[64];
 	int h, err;
 
 	for (h = 0; h < CG_HOOK_MAX; h++) {
@@ -180,9 +159,9 @@ static int attach_global(struct bpf_object *obj)
 		l = prog ? bpf_program__attach_lsm(prog) : NULL;
 		if (!l)
 			return -errno ?: -ENOENT;
-		global_link_pin(p, sizeof(p), h);
-		unlink(p);
-		err = bpf_link__pin(l, p);
+		global_link_name(p, sizeof(p), h);
+		unlinkat(pindir(g, CG_PIN_LINK), p, 0);
+		err = cg_pin_at(pindir(g, CG_PIN_LINK), p, bpf_link__fd(l));
 		bpf_link__destroy(l);	/* the pin keeps it */
 		if (err)
 			return err;
@@ -190,21 +169,21 @@ static int attach_global(struct bpf_object *obj)
 	return 0;
 }
 
-static void detach_global(void)
+static void detach_global(struct cg_guard *g)
 {
-	char p[256];
+	char p[64];
 	int h, fd;
 
 	for (h = 0; h < CG_HOOK_MAX; h++) {
 		if (!cg_hooks[h].global)
 			continue;
-		global_link_pin(p, sizeof(p), h);
-		fd = bpf_obj_get(p);
+		global_link_name(p, sizeof(p), h);
+		fd = cg_pin_get_at(pindir(g, CG_PIN_LINK), p);
 		if (fd >= 0) {
 			bpf_link_detach(fd);
 			close(fd);
 		}
-		unlink(p);
+		unlinkat(pindir(g, CG_PIN_LINK), p, 0);
 	}
 }
 
@@ -230,7 +209,7 @@ static int lsm_mode_wanted(void)
  * where the kernel allows BPF LSM; anything else leaves the LSM hooks
  * unpinned, which every later process reads as "layer unavailable".
  */
-static int load_lsm(struct guard_bpf *gskel, __u32 *mode)
+static int load_lsm(struct cg_guard *g, struct guard_bpf *gskel, __u32 *mode)
 {
 	struct lsm_bpf *skel = lsm_bpf__open();
 	int want = lsm_mode_wanted(), err = skel ? 0 : -errno, h;
@@ -262,12 +241,12 @@ static int load_lsm(struct guard_bpf *gskel, __u32 *mode)
 	if (!err)
 		err = lsm_bpf__load(skel);
 	if (!err && want == CG_LSM_GLOBAL)
-		err = attach_global(skel->obj);
+		err = attach_global(g, skel->obj);
 	if (!err)
-		err = pin_progs(skel->obj, 1);
+		err = pin_progs(g, skel->obj, 1);
 	if (err) {
-		unpin_progs();	/* guard programs are not pinned yet */
-		detach_global();
+		unpin_progs(g);	/* guard programs are not pinned yet */
+		detach_global(g);
 	} else {
 		*mode = want;
 	}
@@ -306,18 +285,17 @@ __u64 objects_build(void)
 	return cached;
 }
 
-static int load_fresh(void)
+static int load_fresh(struct cg_guard *g)
 {
 	struct guard_bpf *skel;
 	struct bpf_map *m;
 	struct cg_info info = { .abi = CG_ABI_VERSION, .build = objects_build() };
-	char p[256];
 	__u32 zero = 0;
 	int err;
 
-	remove_stale_maps();
-	unpin_progs();
-	detach_global();
+	remove_stale_maps(g);
+	unpin_progs(g);
+	detach_global(g);
 	skel = guard_bpf__open_and_load();
 	if (!skel)
 		return bpf_err(-errno, "loading the packet and socket programs");
@@ -326,8 +304,8 @@ static int load_fresh(void)
 		 * refuses names with a dot anyway. */
 		if (bpf_map__is_internal(m))
 			continue;
-		pin_path(p, sizeof(p), "map", bpf_map__name(m));
-		err = bpf_map__pin(m, p);
+		err = cg_pin_at(pindir(g, CG_PIN_MAP), bpf_map__name(m),
+				bpf_map__fd(m));
 		if (err)
 			goto fail;
 	}
@@ -337,19 +315,19 @@ static int load_fresh(void)
 		err = cg_slot_write_unbound(bpf_map__fd(skel->maps.cg_lpm));
 	if (err)
 		goto fail;
-	info.lsm_err = load_lsm(skel, &info.lsm_mode);
+	info.lsm_err = load_lsm(g, skel, &info.lsm_mode);
 	bpf_map_update_elem(bpf_map__fd(skel->maps.cg_info), &zero, &info,
 			    BPF_ANY);
 	/* Packet programs last: the egress pin marks the state complete. */
-	err = pin_progs(skel->obj, 0);
+	err = pin_progs(g, skel->obj, 0);
 	if (err) {
-		unpin_progs();
+		unpin_progs(g);
 		goto fail;
 	}
 	guard_bpf__destroy(skel);
 	return 0;
 fail:
-	remove_stale_maps();
+	remove_stale_maps(g);
 	guard_bpf__destroy(skel);
 	return bpf_err(err, "pinning programs and maps under " CG_PIN_ROOT);
 }
@@ -363,9 +341,8 @@ static int open_pins(struct cg_guard *g)
 	int i, fd;
 
 	for (i = 0; i < CG_HOOK_MAX; i++) {
-		pin_path(p, sizeof(p), "prog", cg_hooks[i].name);
-		fd = bpf_obj_get(p);
-		if (fd < 0 && (cg_hooks[i].lsm || errno != ENOENT))
+		fd = cg_pin_get_at(pindir(g, CG_PIN_PROG), cg_hooks[i].name);
+		if (fd < 0 && (cg_hooks[i].lsm || fd != -ENOENT))
 			continue;	/* LSM refused by this kernel at load */
 		if (fd < 0)
 			return -ENOENT;
@@ -377,12 +354,13 @@ static int open_pins(struct cg_guard *g)
 		g->prog_id[i] = pi.id;
 	}
 	for (i = 0; i < CG_MAP_MAX; i++) {
-		pin_path(p, sizeof(p), "map", cg_map_names[i]);
-		fd = bpf_obj_get(p);
-		if (fd < 0)
-			return cg_seterr(-errno, "pinned map %s is missing "
-					 "(%m); state under " CG_PIN_ROOT
-					 " is damaged", p);
+		fd = cg_pin_get_at(pindir(g, CG_PIN_MAP), cg_map_names[i]);
+		if (fd < 0) {
+			pin_path(p, sizeof(p), "map", cg_map_names[i]);
+			return cg_seterr(fd, "pinned map %s is missing (%s); "
+					 "state under " CG_PIN_ROOT " is "
+					 "damaged", p, strerror(-fd));
+		}
 		g->map_fd[i] = fd;
 	}
 	memset(&info, 0, sizeof(info));
@@ -398,12 +376,17 @@ static int open_pins(struct cg_guard *g)
 }
 
 /* 1 if no cgroup has a cgguard link pinned (global LSM links aside). */
-static int no_cgroup_links(void)
+static int no_cgroup_links(struct cg_guard *g)
 {
-	DIR *d = opendir(CG_PIN_ROOT "/link");
+	int fd = dup(pindir(g, CG_PIN_LINK));
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
 	int none = 1;
 
+	if (!d && fd >= 0)
+		close(fd);
+	if (d)
+		rewinddir(d);	/* the offset is shared with the dup'ed fd */
 	while (d && (e = readdir(d)))
 		if (e->d_name[0] != '.' && strncmp(e->d_name, "global-", 7))
 			none = 0;
@@ -435,25 +418,25 @@ int cg_guard_open(struct cg_guard **out, unsigned flags)
 
 	if (!g)
 		return -ENOMEM;
-	g->lock_fd = -1;
+	g->lock_fd = g->pins.bpffs = g->pins.root = -1;
+	for (i = 0; i < CG_PIN_NDIRS; i++)
+		g->pins.dir[i] = -1;
 	for (i = 0; i < CG_HOOK_MAX; i++)
 		g->prog_fd[i] = -1;
 	for (i = 0; i < CG_MAP_MAX; i++)
 		g->map_fd[i] = -1;
 	g->ncpus = libbpf_num_possible_cpus();
 	err = ensure_bpffs(flags);
-	if (!err && (flags & CG_OPEN_CREATE))
-		err = mkdirs();
+	if (!err) {
+		/* Checked on fds; -EUCLEAN: untrusted (refused, read-only). */
+		err = cg_pindirs_open(&g->pins, !!(flags & CG_OPEN_CREATE));
+		if (err == -ENOENT && !(flags & CG_OPEN_CREATE))
+			err = cg_seterr(-ENOENT, "nothing is guarded: no "
+					"pinned state under " CG_PIN_ROOT);
+	}
 	if (err)
 		goto fail;
-	g->lock_fd = open(CG_PIN_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (g->lock_fd < 0) {
-		err = cg_seterr(errno == ENOENT ? -ENOENT : -errno,
-				errno == ENOENT ? "nothing is guarded: no "
-				"pinned state under " CG_PIN_ROOT :
-				"cannot open " CG_PIN_ROOT ": %m");
-		goto fail;
-	}
+	g->lock_fd = g->pins.root;
 	/* One writer at a time; readers share. */
 	if (flock(g->lock_fd, (flags & CG_OPEN_RDONLY) ? LOCK_SH : LOCK_EX)) {
 		err = cg_seterr(-errno, "cannot lock " CG_PIN_ROOT ": %m");
@@ -461,14 +444,14 @@ int cg_guard_open(struct cg_guard **out, unsigned flags)
 	}
 	err = open_pins(g);
 	if ((err == -EPROTO || (!err && g->stale)) &&
-	    (flags & CG_OPEN_CREATE) && no_cgroup_links()) {
+	    (flags & CG_OPEN_CREATE) && no_cgroup_links(g)) {
 		/* State of another ABI or build guarding nothing: replace it,
 		 * so what runs is what this binary carries. */
 		close_fds(g);
 		err = -ENOENT;
 	}
 	if (err == -ENOENT && (flags & CG_OPEN_CREATE)) {
-		err = load_fresh();
+		err = load_fresh(g);
 		if (!err)
 			err = open_pins(g);
 	} else if (err == -ENOENT) {
@@ -489,8 +472,7 @@ void cg_guard_close(struct cg_guard *g)
 	if (!g)
 		return;
 	close_fds(g);
-	if (g->lock_fd >= 0)
-		close(g->lock_fd);
+	cg_pindirs_close(&g->pins);	/* lock_fd is pins.root */
 	free(g);
 }
 

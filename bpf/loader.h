@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "cgguard_abi.h"
+#include "pindir.h"
 #include "../policy/policy.h"
 #include "../policy/compile.h"
 
@@ -67,7 +68,8 @@ enum cg_map_id {
 };
 
 struct cg_guard {
-	int lock_fd;
+	int lock_fd;			/* pins.root, flock()ed */
+	struct cg_pindirs pins;		/* the checked pin tree */
 	int prog_fd[CG_HOOK_MAX];	/* -1: layer unavailable here */
 	__u32 prog_id[CG_HOOK_MAX];
 	int map_fd[CG_MAP_MAX];
@@ -96,6 +98,14 @@ void cg_guard_close(struct cg_guard *g);
  */
 int cg_guard_attach(struct cg_guard *g, const char *cgpath,
 		    const struct cg_policy *p, unsigned flags, int *degraded);
+struct cg_cgroup;
+/* The same for a cgroup opened by cg_cgroup_open(): attaches through
+ * @cgfd, so the directory checked is the one guarded. */
+int cg_guard_attach_fd(struct cg_guard *g, const struct cg_cgroup *cg,
+		       int cgfd, const struct cg_policy *p, unsigned flags,
+		       int *degraded);
+/* -ENAMETOOLONG if the cgroup's path does not fit the pinned record. */
+int cg_cgroup_check_rel(const struct cg_cgroup *cg);
 /* 1 if the LSM layer's programs are loaded (the kernel allowed them). */
 int cg_guard_has_lsm(const struct cg_guard *g);
 /* Detaches cgguard's own links from a cgroup given by path or id. */

@@ -7,9 +7,16 @@
 #include "loader.h"
 
 int bpf_err(int err, const char *what);
+/* Full path of a pin, for messages only: pins are used through the
+ * checked directory fds in g->pins (pindir.h). */
 void pin_path(char *buf, size_t len, const char *kind, const char *name);
-/* Pin of the single link of a global (lsm) hook. */
-void global_link_pin(char *buf, size_t len, int hook);
+/* Pin name (in link/) of the single link of a global (lsm) hook. */
+void global_link_name(char *buf, size_t len, int hook);
+/* The checked directory fd of prog/, map/ or link/. */
+static inline int pindir(const struct cg_guard *g, enum cg_pin_dir d)
+{
+	return g->pins.dir[d];
+}
 /* Writes the compiled policy and socket config into a free slot. */
 int claim_slot(struct cg_guard *g, __u32 slot, const struct cg_compiled *c,
 	       const struct cg_sockcfg *sc, const struct cg_policy *p);

@@ -122,21 +122,24 @@ static int hook_of(const char *pin)
 	return -1;
 }
 
-static int update_links(struct fresh *f, int *updated)
+static int update_links(struct cg_guard *g, struct fresh *f, int *updated)
 {
-	DIR *d = opendir(CG_PIN_ROOT "/link");
+	int err = 0, fd = dup(pindir(g, CG_PIN_LINK)), h;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *e;
-	char p[512];
-	int err = 0, fd, h;
 
-	if (!d)
-		return -errno;
+	if (!d) {
+		err = -errno;
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	rewinddir(d);	/* the offset is shared with the dup'ed fd */
 	while (!err && (e = readdir(d))) {
 		h = hook_of(e->d_name);
 		if (h < 0 || f->prog_fd[h] < 0)
 			continue;
-		snprintf(p, sizeof(p), CG_PIN_ROOT "/link/%s", e->d_name);
-		fd = bpf_obj_get(p);
+		fd = cg_pin_get_at(pindir(g, CG_PIN_LINK), e->d_name);
 		if (fd < 0)
 			continue;
 		/* Atomic: the cgroup runs the old or the new program. */
@@ -151,11 +154,12 @@ static int update_links(struct fresh *f, int *updated)
 }
 
 /* Global LSM hooks: new link first, then the old one goes. */
-static int swap_global(struct fresh *f)
+static int swap_global(struct cg_guard *g, struct fresh *f)
 {
+	int ldir = pindir(g, CG_PIN_LINK);
 	struct bpf_program *prog;
 	struct bpf_link *l;
-	char p[256], tmp[300], name[64];
+	char p[64], tmp[80], name[64];
 	int h, fd, err;
 
 	for (h = 0; h < CG_HOOK_MAX; h++) {
@@ -166,15 +170,17 @@ static int swap_global(struct fresh *f)
 		l = prog ? bpf_program__attach_lsm(prog) : NULL;
 		if (!l)
 			return bpf_err(-errno ?: -ENOENT, "attaching new LSM program");
-		global_link_pin(p, sizeof(p), h);
+		global_link_name(p, sizeof(p), h);
 		snprintf(tmp, sizeof(tmp), "%snew", p);
-		err = bpf_link__pin(l, tmp);
+		unlinkat(ldir, tmp, 0);
+		err = cg_pin_at(ldir, tmp, bpf_link__fd(l));
 		bpf_link__destroy(l);
 		if (err)
 			return bpf_err(err, "pinning the new LSM link");
-		fd = bpf_obj_get(p);
-		if (rename(tmp, p))
-			return cg_seterr(-errno, "replacing %s: %m", p);
+		fd = cg_pin_get_at(ldir, p);
+		if (renameat(ldir, tmp, ldir, p))
+			return cg_seterr(-errno, "replacing " CG_PIN_ROOT
+					 "/link/%s: %m", p);
 		if (fd >= 0) {
 			bpf_link_detach(fd);
 			close(fd);
@@ -183,18 +189,19 @@ static int swap_global(struct fresh *f)
 	return 0;
 }
 
-static int repin(struct fresh *f)
+static int repin(struct cg_guard *g, struct fresh *f)
 {
-	char p[256];
-	int h;
+	int h, err;
 
 	for (h = 0; h < CG_HOOK_MAX; h++) {
 		if (f->prog_fd[h] < 0)
 			continue;
-		pin_path(p, sizeof(p), "prog", cg_hooks[h].name);
-		unlink(p);
-		if (bpf_obj_pin(f->prog_fd[h], p))
-			return cg_seterr(-errno, "pinning %s: %m", p);
+		unlinkat(pindir(g, CG_PIN_PROG), cg_hooks[h].name, 0);
+		err = cg_pin_at(pindir(g, CG_PIN_PROG), cg_hooks[h].name,
+				f->prog_fd[h]);
+		if (err)
+			return cg_seterr(err, "pinning " CG_PIN_ROOT "/prog/%s:"
+					 " %s", cg_hooks[h].name, strerror(-err));
 	}
 	return 0;
 }
@@ -211,11 +218,11 @@ int cg_guard_upgrade(struct cg_guard *g, int *updated)
 		f.prog_fd[h] = -1;	/* a hook this kernel never loaded */
 	err = load_new(g, &f);
 	if (!err)
-		err = update_links(&f, updated);
+		err = update_links(g, &f, updated);
 	if (!err && f.lsm)
-		err = swap_global(&f);
+		err = swap_global(g, &f);
 	if (!err)
-		err = repin(&f);
+		err = repin(g, &f);
 	if (!err && !bpf_map_lookup_elem(g->map_fd[CG_MAP_INFO], &zero, &info)) {
 		info.build = objects_build();
 		bpf_map_update_elem(g->map_fd[CG_MAP_INFO], &zero, &info, BPF_ANY);

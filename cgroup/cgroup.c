@@ -58,40 +58,33 @@ int cg_cgroup2_hybrid(void)
 	       !statfs("/sys/fs/cgroup", &sfs) && sfs.f_type == TMPFS_MAGIC;
 }
 
-int cg_cgroup_id(const char *abs, uint64_t *id)
+/* The cgroup id is the kernfs node id, which the file handle carries. */
+static int id_at(int dirfd, const char *name, int flags, uint64_t *id)
 {
 	struct { struct file_handle fh; uint64_t id; } h = {
 		.fh.handle_bytes = sizeof(uint64_t) };
 	struct stat st;
 	int mnt_id;
 
-	if (!name_to_handle_at(AT_FDCWD, abs, &h.fh, &mnt_id, 0) &&
+	if (!name_to_handle_at(dirfd, name, &h.fh, &mnt_id, flags) &&
 	    h.fh.handle_bytes == sizeof(uint64_t)) {
 		memcpy(id, h.fh.f_handle, sizeof(*id));
 		return 0;
 	}
-	if (stat(abs, &st))
+	if (fstatat(dirfd, name, &st, flags & AT_EMPTY_PATH))
 		return -errno;
 	*id = st.st_ino;
 	return 0;
 }
 
-static int check_cgroup2_dir(const char *abs, const char *orig)
+int cg_cgroup_id(const char *abs, uint64_t *id)
 {
-	struct statfs sfs;
-	struct stat st;
+	return id_at(AT_FDCWD, abs, 0, id);
+}
 
-	if (stat(abs, &st))
-		return cg_seterr(-errno, "cgroup %s: %m", orig);
-	if (!S_ISDIR(st.st_mode))
-		return cg_seterr(-ENOTDIR, "cgroup %s: not a directory", orig);
-	if (statfs(abs, &sfs))
-		return cg_seterr(-errno, "cgroup %s: %m", orig);
-	if (sfs.f_type != CGROUP2_SUPER_MAGIC)
-		return cg_seterr(-EMEDIUMTYPE, "%s is not a cgroup v2 directory"
-				 " (cgguard needs cgroup v2; see `grep cgroup2 "
-				 "/proc/self/mountinfo`)", orig);
-	return 0;
+int cg_cgroup_id_fd(int fd, uint64_t *id)
+{
+	return id_at(fd, "", AT_EMPTY_PATH, id);
 }
 
 int cg_cgroup_abs(const char *rel, char *buf, size_t len)
@@ -108,19 +101,105 @@ int cg_cgroup_abs(const char *rel, char *buf, size_t len)
 	return 0;
 }
 
-/* Splits @abs into the part below the mount; "/" for the root. */
-static void set_rel(struct cg_cgroup *out, const char *mnt)
+static int mount_id(int fd, uint64_t *id)
 {
-	const char *r = out->abs + strlen(mnt);
+	struct statx stx;
 
-	snprintf(out->rel, sizeof(out->rel), "%s", *r ? r : "/");
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx))
+		return -errno;
+	*id = (stx.stx_mask & STATX_MNT_ID) ? stx.stx_mnt_id : 0;
+	return 0;
 }
 
-int cg_cgroup_resolve(const char *path, struct cg_cgroup *out)
+/* The directory at @fd must be cgroup v2 and on the mount @mnt_id. */
+static int check_cgroup2_fd(int fd, uint64_t mnt_id, const char *mnt,
+			    const char *orig)
 {
-	char mnt[PATH_MAX], tmp[PATH_MAX];
+	struct statfs sfs;
+	uint64_t id;
+
+	if (fstatfs(fd, &sfs))
+		return cg_seterr(-errno, "cgroup %s: %m", orig);
+	if (sfs.f_type != CGROUP2_SUPER_MAGIC)
+		return cg_seterr(-EMEDIUMTYPE, "%s is not a cgroup v2 directory"
+				 " (cgguard needs cgroup v2; see `grep cgroup2 "
+				 "/proc/self/mountinfo`)", orig);
+	if (!mount_id(fd, &id) && id != mnt_id)
+		return cg_seterr(-EXDEV, "cgroup %s is on another mount than "
+				 "the cgroup2 hierarchy at %s: give the path "
+				 "under %s", orig, mnt, mnt);
+	return 0;
+}
+
+/*
+ * Walks @rel below the mount one component at a time, never following a
+ * symlink or "..": what is opened is what the caller named, below @mnt.
+ */
+static int walk(int mfd, const char *rel, const char *orig, struct cg_cgroup *out)
+{
+	char buf[PATH_MAX], *save = NULL, *c;
+	size_t off = 0;
+	int fd = dup(mfd), next;
+
+	if (fd < 0)
+		return -errno;
+	if (snprintf(buf, sizeof(buf), "%s", rel) >= (int)sizeof(buf)) {
+		close(fd);
+		return cg_seterr(-ENAMETOOLONG, "cgroup path is too long");
+	}
+	out->rel[0] = 0;
+	for (c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(c, "."))
+			continue;
+		if (!strcmp(c, "..")) {
+			close(fd);
+			return cg_seterr(-EINVAL, "cgroup %s: \"..\" is not "
+					 "allowed in a cgroup path", orig);
+		}
+		next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			      O_CLOEXEC);
+		close(fd);
+		if (next < 0)
+			return cg_seterr(errno == ELOOP ? -ENOTDIR : -errno,
+					 "cgroup %s: %s", orig, errno == ELOOP ?
+					 "a symlink, not a directory" :
+					 errno == ENOTDIR ? "not a directory" :
+					 strerror(errno));
+		fd = next;
+		off += snprintf(out->rel + off, sizeof(out->rel) - off, "/%s", c);
+		if (off >= sizeof(out->rel)) {
+			close(fd);
+			return cg_seterr(-ENAMETOOLONG, "cgroup path is too long");
+		}
+	}
+	if (!out->rel[0])
+		snprintf(out->rel, sizeof(out->rel), "/");
+	return fd;
+}
+
+/* Where an absolute @path that is not below the mount points to. */
+static int outside_mount(const char *path, const char *mnt)
+{
+	struct statfs sfs;
+
+	if (statfs(path, &sfs))
+		return cg_seterr(-errno, "cgroup %s: %m", path);
+	if (sfs.f_type != CGROUP2_SUPER_MAGIC)
+		return cg_seterr(-EMEDIUMTYPE, "%s is not a cgroup v2 directory"
+				 " (cgguard needs cgroup v2; see `grep cgroup2 "
+				 "/proc/self/mountinfo`)", path);
+	return cg_seterr(-EXDEV, "cgroup %s is outside the cgroup2 hierarchy "
+			 "at %s (a second cgroup2 mount?): give the path "
+			 "under %s", path, mnt, mnt);
+}
+
+int cg_cgroup_open(const char *path, struct cg_cgroup *out)
+{
+	char mnt[PATH_MAX];
+	const char *rel;
+	uint64_t mnt_id = 0;
 	size_t n;
-	int err;
+	int mfd, fd, err;
 
 	if (!path || !*path)
 		return cg_seterr(-EINVAL, "empty cgroup path");
@@ -128,27 +207,44 @@ int cg_cgroup_resolve(const char *path, struct cg_cgroup *out)
 	if (err)
 		return err;
 	n = strlen(mnt);
-	if (path[0] == '/' && !strncmp(path, mnt, n) &&
-	    (path[n] == '/' || !path[n])) {
-		snprintf(tmp, sizeof(tmp), "%s", path);
-	} else if (path[0] == '/' && !access(path, F_OK) &&
-		   strncmp(path, "/sys/fs/cgroup", 14)) {
-		snprintf(tmp, sizeof(tmp), "%s", path);
-	} else if (path[0] == '/' && !strncmp(path, "/sys/fs/cgroup", 14)) {
-		/* A v1 or non-existent path under /sys/fs/cgroup: say so. */
-		snprintf(tmp, sizeof(tmp), "%s", path);
-	} else {
-		err = cg_cgroup_abs(path, tmp, sizeof(tmp));
-		if (err)
-			return err;
-	}
-	if (!realpath(tmp, out->abs))
-		return cg_seterr(-errno, "cgroup %s: %m", path);
-	err = check_cgroup2_dir(out->abs, path);
-	if (err)
+	if (!strncmp(path, mnt, n) && (path[n] == '/' || !path[n]))
+		rel = path + n;
+	else if (path[0] == '/' && strcmp(path, "/") &&
+		 (!access(path, F_OK) || !strncmp(path, "/sys/fs/cgroup/", 15)))
+		return outside_mount(path, mnt);	/* a real path elsewhere */
+	else
+		rel = path;	/* "a/b", or "/a/b" as in /proc/PID/cgroup */
+	mfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0)
+		return cg_seterr(-errno, "cannot open the cgroup2 mount %s: %m",
+				 mnt);
+	mount_id(mfd, &mnt_id);
+	fd = walk(mfd, rel, path, out);
+	close(mfd);
+	if (fd < 0)
+		return fd;
+	err = check_cgroup2_fd(fd, mnt_id, mnt, path);
+	if (!err)
+		err = cg_cgroup_id_fd(fd, &out->id);
+	if (!err && snprintf(out->abs, sizeof(out->abs), "%s%s", mnt,
+			     strcmp(out->rel, "/") ? out->rel : "") >=
+		    (int)sizeof(out->abs))
+		err = cg_seterr(-ENAMETOOLONG, "cgroup path is too long");
+	if (err) {
+		close(fd);
 		return err;
-	set_rel(out, mnt);
-	return cg_cgroup_id(out->abs, &out->id);
+	}
+	return fd;
+}
+
+int cg_cgroup_resolve(const char *path, struct cg_cgroup *out)
+{
+	int fd = cg_cgroup_open(path, out);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
 }
 
 int cg_cgroup_create(const char *rel, struct cg_cgroup *out)

@@ -26,8 +26,18 @@ int cg_cgroup2_hybrid(void);
  * also works).  Errors: -ENOENT, -ENOTDIR, -EMEDIUMTYPE (not cgroup v2).
  */
 int cg_cgroup_resolve(const char *path, struct cg_cgroup *out);
+/*
+ * The same, keeping the directory open: returns its fd (O_DIRECTORY, the
+ * caller closes it) or -errno.  The path is walked below the cgroup2
+ * mount one component at a time without following symlinks or "..", the
+ * fd is checked (cgroup2 magic, the same mount) and the id taken from it,
+ * so what is attached through the fd is what was checked.  A path on
+ * another cgroup2 mount or outside the hierarchy is -EXDEV.
+ */
+int cg_cgroup_open(const char *path, struct cg_cgroup *out);
 /* cgroup id of a directory (name_to_handle_at, falls back to st_ino). */
 int cg_cgroup_id(const char *abs, uint64_t *id);
+int cg_cgroup_id_fd(int fd, uint64_t *id);
 /* Creates REL below the mount (mode 0755); fills @out. */
 int cg_cgroup_create(const char *rel, struct cg_cgroup *out);
 /* Moves @pid (0: the caller) into the cgroup. */

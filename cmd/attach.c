@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* cgguard attach --cgroup PATH --policy NAME|FILE */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include "cgguard.h"
 #include "../cgroup/cgroup.h"
 
@@ -32,9 +34,10 @@ int do_attach(int argc, char **argv)
 	struct cg_status st;
 	struct cg_cgroup_meta m;
 	struct cg_guard *g;
+	struct cg_cgroup cg;
 	struct json j;
 	unsigned flags = 0;
-	int opt, err, degraded = 0;
+	int opt, err, degraded = 0, cgfd;
 
 	while ((opt = getopt_long(argc, argv, "c:p:f:jh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -54,15 +57,25 @@ int do_attach(int argc, char **argv)
 			"(and nothing else)\n", prog_name);
 		return 2;
 	}
-	/* Validate everything before touching the kernel. */
-	if (load_policy(pol, &p))
+	/* Validate everything before touching the kernel: opening the
+	 * guard may load and pin the programs. */
+	cg_clearerr();
+	cgfd = cg_cgroup_open(cgpath, &cg);
+	if (cgfd < 0 || cg_cgroup_check_rel(&cg)) {
+		report(cgfd < 0 ? cgfd : -ENAMETOOLONG, "attach");
+		if (cgfd >= 0)
+			close(cgfd);
 		return 1;
-	if (require_caps("attach") || open_guard(&g, CG_OPEN_CREATE)) {
+	}
+	if (load_policy(pol, &p) || require_caps("attach") ||
+	    open_guard(&g, CG_OPEN_CREATE)) {
 		cg_policy_free(p);
+		close(cgfd);
 		return 1;
 	}
 	cg_clearerr();
-	err = cg_guard_attach(g, cgpath, p, flags, &degraded);
+	err = cg_guard_attach_fd(g, &cg, cgfd, p, flags, &degraded);
+	close(cgfd);
 	if (err) {
 		report(err, "attach");
 		goto out;
@@ -73,12 +86,9 @@ int do_attach(int argc, char **argv)
 			"is unavailable on this kernel (see cgguard doctor)\n",
 			prog_name, p->name);
 	if (json_output) {
-		struct cg_cgroup cg;
-
 		jw_init(&j, stdout);
 		jw_obj_start(&j);
-		if (!cg_cgroup_resolve(cgpath, &cg) &&
-		    !cg_guard_status(g, cg.id, &st)) {
+		if (!cg_guard_status(g, cg.id, &st)) {
 			m = st.meta;
 			jw_kstr(&j, "cgroup", m.path);
 			jw_ku64(&j, "id", cg.id);

@@ -45,6 +45,8 @@ int arg_ulong(const char *cmd, const char *opt, const char *arg, unsigned long m
 int no_more_args(const char *cmd, int argc, char **argv);
 /* Opens the pinned state, printing a precise error on failure. */
 int open_guard(struct cg_guard **g, unsigned flags);
+/* Prints what opening the pin tree had to repair (moved aside...). */
+void warn_pin_repairs(const struct cg_guard *g);
 /* Loads a policy by name or path, printing its error on failure. */
 int load_policy(const char *name, struct cg_policy **p);
 /* Prints the counters of one cgroup (text or JSON). */

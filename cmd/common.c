@@ -109,7 +109,20 @@ int open_guard(struct cg_guard **g, unsigned flags)
 	err = cg_guard_open(g, flags);
 	if (err)
 		report(err, "opening pinned state");
+	else
+		warn_pin_repairs(*g);
 	return err;
+}
+
+void warn_pin_repairs(const struct cg_guard *g)
+{
+	const char *s = g->pins.notice, *e;
+
+	for (; *s; s = *e ? e + 1 : e) {
+		e = strchrnul(s, '\n');
+		fprintf(stderr, "%s: WARNING: %.*s\n", prog_name, (int)(e - s),
+			s);
+	}
 }
 
 int load_policy(const char *name, struct cg_policy **p)

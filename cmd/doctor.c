@@ -22,6 +22,7 @@
 #include <linux/capability.h>
 #include <linux/magic.h>
 #include "cgguard.h"
+#include "doctor.h"
 #include "../bpf/probe.h"
 #include "../cgroup/cgroup.h"
 
@@ -575,6 +576,8 @@ static void print_text(const struct host *h, const struct needs *nd, int ok)
 	if (h->sec->lockdown[0])
 		line("OK", "lockdown", "%s", h->sec->lockdown);
 
+	doctor_pins(NULL);
+
 	printf("layers\n");
 	for (l = 0; l < CG_LAYER_MAX; l++) {
 		const struct cg_probe_result *r = &h->res[l];
@@ -673,6 +676,9 @@ static void print_json(const struct host *h, const struct needs *nd, int ok)
 	jw_kstr(&j, "path", CG_BPFFS);
 	jw_kbool(&j, "mounted", h->bpffs);
 	jw_obj_end(&j);
+
+	jw_key(&j, "pin_tree");
+	doctor_pins(&j);
 
 	jw_key(&j, "btf");
 	jw_obj_start(&j);
@@ -829,7 +835,8 @@ static void usage(void)
 	       "(repeatable);\n                      default: the policies of "
 	       "the guarded cgroups\n  --json              one JSON object\n\n"
 	       "Exit status: 0 when every layer the policies need is "
-	       "available, 1 when\nnot, 2 on bad usage.\n", prog_name);
+	       "available and the pin\ntree under " CG_PIN_ROOT " is "
+	       "root's alone, 1 when not, 2 on bad usage.\n", prog_name);
 }
 
 int do_doctor(int argc, char **argv)
@@ -892,7 +899,8 @@ int do_doctor(int argc, char **argv)
 		print_json(h, &nd, ok);
 	else
 		print_text(h, &nd, ok);
-	ret = ok ? 0 : 1;
+	/* A pin tree another user can write to is a way around the guard. */
+	ret = ok && !doctor_pins_bad() ? 0 : 1;
 	free(h);
 	free_needs(&nd);
 	return ret;

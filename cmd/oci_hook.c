@@ -18,8 +18,12 @@
  * whose owners may be hostile):
  *  - the environment is cleared first and never read; nothing is exec'd;
  *  - no path inside the container rootfs is opened: config.json is opened
- *    with O_NOFOLLOW relative to the bundle, policy files under the rootfs
- *    are refused, the cgroup comes from the config and /proc/PID/cgroup;
+ *    with O_NOFOLLOW relative to the bundle, the cgroup comes from the
+ *    config and /proc/PID/cgroup;
+ *  - a policy is a built-in, a NAME, or a file below the policy
+ *    directories the operator gave (--policy-dir, default
+ *    CG_POLICY_DIR), opened component-wise without following symlinks and
+ *    checked on the fd (policy/beneath.c): nothing else is ever read;
  *  - inputs are size-bounded and parsed by a strict JSON parser (RFC 8259;
  *    duplicate keys that the hook reads are refused);
  *  - the hook gives up on its own deadline (--timeout-ms, default 2000)
@@ -54,6 +58,7 @@
 #define ANN_POLICY		"io.cgguard.policy"
 #define ANN_FAIL		"io.cgguard.fail"
 #define ERRLEN			1024
+#define POLICY_DIRS_MAX		8
 
 /* ---- hook context ------------------------------------------------------- */
 
@@ -72,6 +77,7 @@ struct hook {
 	char err[ERRLEN];
 	/* results */
 	struct cg_cgroup cg;
+	int cgfd;		/* h->cg, open: attached through this */
 	const char *action;
 	int degraded;
 };
@@ -82,6 +88,9 @@ static volatile sig_atomic_t hook_bumping;
 static volatile sig_atomic_t hook_id_ready;
 static char hook_id_buf[256];
 static long hook_timeout_ms = CG_HOOK_TIMEOUT_MS;
+/* Where policy files may come from (--policy-dir; the operator's choice). */
+static const char *policy_dirs[POLICY_DIRS_MAX] = { CG_POLICY_DIR };
+static int npolicy_dirs;
 
 static void wr(const char *s)
 {
@@ -531,7 +540,7 @@ static int is_below(const char *rel, const char *parent)
 
 /* Resolves a path relative to the cgroup2 mount (never a host path). */
 static int resolve_rel(struct hook *h, const char *rel, struct cg_cgroup *cg,
-		       const char *what)
+		       const char *what, int *fd)
 {
 	char abs[PATH_MAX];
 	int r;
@@ -539,10 +548,14 @@ static int resolve_rel(struct hook *h, const char *rel, struct cg_cgroup *cg,
 	cg_clearerr();
 	r = cg_cgroup_abs(rel, abs, sizeof(abs));
 	if (!r)
-		r = cg_cgroup_resolve(abs, cg);
-	if (r)
+		r = cg_cgroup_open(abs, cg);
+	if (r < 0)
 		return herr(h, "%s %s: %s", what, rel, *cg_lasterr() ?
 			    cg_lasterr() : strerror(-r));
+	if (fd)
+		*fd = r;
+	else
+		close(r);
 	return 0;
 }
 
@@ -559,10 +572,15 @@ static int resolve_cgroup(struct hook *h)
 			    "cgroup");
 	if (h->pid && proc_cgroup(h, h->pid, pidcg, sizeof(pidcg)))
 		return -1;
-	if (resolve_rel(h, want[0] ? want : pidcg, &h->cg, "container cgroup"))
+	if (h->cgfd >= 0)
+		close(h->cgfd);
+	h->cgfd = -1;
+	if (resolve_rel(h, want[0] ? want : pidcg, &h->cg, "container cgroup",
+			&h->cgfd))
 		return -1;
 	if (h->pid) {
-		if (resolve_rel(h, pidcg, &pcg, "cgroup of the container's pid"))
+		if (resolve_rel(h, pidcg, &pcg, "cgroup of the container's pid",
+				NULL))
 			return -1;
 		/* The init process may sit in a child of the container's
 		 * cgroup (programs on a cgroup cover its descendants). */
@@ -660,47 +678,6 @@ static void record_remove(struct hook *h)
 
 /* ---- stages ------------------------------------------------------------- */
 
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && !strcmp(s + n - m, suffix);
-}
-
-/* Refuses a policy file inside the container's root filesystem. */
-static int check_policy_path(struct hook *h)
-{
-	const struct jv *root;
-	const char *rp = NULL;
-	char rootfs[PATH_MAX];
-	size_t n;
-
-	if (!strchr(h->policy, '/') && !ends_with(h->policy, ".yaml") &&
-	    !ends_with(h->policy, ".yml") && !ends_with(h->policy, ".json"))
-		return 0;	/* a name: built-in or CG_POLICY_DIR */
-	if (h->policy[0] != '/')
-		return herr(h, ANN_POLICY "=\"%s\": a policy file must be an "
-			    "absolute host path", h->policy);
-	if (!jget(&h->config, "root", &root) && root->t == J_OBJ &&
-	    !get_str(h, root, "config.json root", "path", 0, &rp) && rp) {
-		if (rp[0] == '/')
-			snprintf(rootfs, sizeof(rootfs), "%s", rp);
-		else
-			snprintf(rootfs, sizeof(rootfs), "%s/%s", h->bundle,
-				 rp);
-		n = strlen(rootfs);
-		while (n > 1 && rootfs[n - 1] == '/')
-			rootfs[--n] = 0;
-		if (!strncmp(h->policy, rootfs, n) &&
-		    (h->policy[n] == '/' || !h->policy[n]))
-			return herr(h, ANN_POLICY "=\"%s\" is inside the "
-				    "container's root filesystem (refused)",
-				    h->policy);
-	}
-	h->err[0] = 0;
-	return 0;
-}
-
 static int stage_attach(struct hook *h)
 {
 	struct cg_policy *p = NULL;
@@ -708,9 +685,8 @@ static int stage_attach(struct hook *h)
 	char e[CG_ERR_MAX];
 	int r, degraded = 0;
 
-	if (check_policy_path(h))
-		return -1;
-	if (cg_policy_load(h->policy, &p, e, sizeof(e)))
+	if (cg_policy_load_beneath(h->policy, policy_dirs, npolicy_dirs ?
+				   npolicy_dirs : 1, &p, e, sizeof(e)))
 		return herr(h, "policy %s: %s", h->policy, e);
 	if (resolve_cgroup(h)) {
 		cg_policy_free(p);
@@ -723,8 +699,10 @@ static int stage_attach(struct hook *h)
 	cg_clearerr();
 	r = cg_guard_open(&g, CG_OPEN_CREATE);
 	if (!r)
-		r = cg_guard_attach(g, h->cg.abs, p, hook_fail_open ?
-				    CG_ATTACH_FAIL_OPEN : 0, &degraded);
+		warn_pin_repairs(g);
+	if (!r)
+		r = cg_guard_attach_fd(g, &h->cg, h->cgfd, p, hook_fail_open ?
+				       CG_ATTACH_FAIL_OPEN : 0, &degraded);
 	if (r) {
 		herr(h, "attaching policy %s to %s: %s", p->name, h->cg.rel,
 		     *cg_lasterr() ? cg_lasterr() : strerror(-r));
@@ -816,7 +794,7 @@ static int stage_detach(struct hook *h)
 static void usage(void)
 {
 	printf("Usage: %s oci-hook [--stage createRuntime|prestart|poststop] "
-	       "[--timeout-ms N] [--json]\n\n"
+	       "[--timeout-ms N] [--policy-dir DIR]... [--json]\n\n"
 	       "OCI runtime hook: reads the container state JSON on stdin.\n"
 	       "At createRuntime/prestart (state status \"creating\" or "
 	       "\"created\") it guards the\ncontainer's cgroup with the "
@@ -827,8 +805,14 @@ static void usage(void)
 	       ANN_FAIL "=open; then it is\ncounted in " CG_HOOK_FAILOPEN
 	       " and the hook exits 0.\nThe hook gives up after --timeout-ms"
 	       " (default %d) with the same fail mode.\n"
+	       "The annotation names a built-in policy, NAME (NAME.yaml in a "
+	       "policy directory)\nor a file below a policy directory: "
+	       "--policy-dir (repeatable, up to %d;\ndefault " CG_POLICY_DIR
+	       ").  Files are opened without following symlinks and must\n"
+	       "be root's and not writable by group or others; nothing else "
+	       "is read.\n"
 	       "Its environment is ignored.  See deploy/README.md.\n",
-	       prog_name, CG_HOOK_TIMEOUT_MS);
+	       prog_name, CG_HOOK_TIMEOUT_MS, POLICY_DIRS_MAX);
 }
 
 static uint64_t hook_t0;
@@ -871,6 +855,7 @@ int do_oci_hook(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "stage", required_argument, NULL, 's' },
 		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "policy-dir", required_argument, NULL, 'd' },
 		COMMON_LONGOPTS, { 0 } };
 	static struct hook hk;
 	struct hook *h = &hk;
@@ -884,9 +869,19 @@ int do_oci_hook(int argc, char **argv)
 	clearenv();
 	umask(022);
 	h->action = "none";
-	while ((opt = getopt_long(argc, argv, "s:t:jh", opts, NULL)) != -1) {
+	h->cgfd = -1;
+	while ((opt = getopt_long(argc, argv, "s:t:d:jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': stage_opt = optarg; break;
+		case 'd':
+			if (optarg[0] != '/' || npolicy_dirs == POLICY_DIRS_MAX) {
+				fprintf(stderr, "%s: oci-hook: --policy-dir needs "
+					"an absolute path (at most %d of them)\n",
+					prog_name, POLICY_DIRS_MAX);
+				return 2;
+			}
+			policy_dirs[npolicy_dirs++] = optarg;
+			break;
 		case 't':
 			errno = 0;
 			hook_timeout_ms = strtol(optarg, &end, 10);

@@ -287,6 +287,13 @@ static void do_pending(struct cgd *d)
 		cgd_gc_queued(d);
 	if (d->nnewcg)
 		cgd_reconcile_queued(d);
+	cgd_ctl_pending(d);
+}
+
+/* The nearer of two epoll timeouts (-1: none). */
+static int sooner(int a, int b)
+{
+	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
 }
 
 int cgd_run(struct cgd *d)
@@ -295,7 +302,8 @@ int cgd_run(struct cgd *d)
 	int n, i;
 
 	while (!d->stop) {
-		n = epoll_wait(d->epfd, ev, 32, cgd_metrics_timeout_ms(d));
+		n = epoll_wait(d->epfd, ev, 32, sooner(cgd_metrics_timeout_ms(d),
+							cgd_ctl_timeout_ms(d)));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -365,7 +373,7 @@ int cgd_setup(struct cgd *d)
 	if (err)
 		return err;
 	cgd_reconcile_full(d, "start");
-	if (d->mhd)
+	if (d->http)
 		snprintf(m, sizeof(m), "http://%.*s:%d/metrics",
 			 (int)(strrchr(d->metrics_addr, ':') - d->metrics_addr),
 			 d->metrics_addr, d->metrics_port);

@@ -14,7 +14,12 @@
  *   {"cmd":"list"}    guarded cgroups, like `cgguard list --json`
  * A malformed request gets {"error":"..."} and changes nothing.  Clients
  * are non-blocking and bounded in number and line length, so a stalled or
- * hostile client cannot stall the daemon.
+ * hostile client cannot stall the daemon.  Requests of one client are
+ * answered one at a time, the next only once the previous answer has been
+ * sent, so a client that writes requests and never reads holds at most one
+ * answer in memory (and then no longer is read from).  `reload` requests
+ * are coalesced: all those waiting share one reload, run at most every
+ * CGD_RELOAD_MIN_MS, so a flood costs one reload per interval.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -237,22 +242,22 @@ static void write_status(struct json *j, struct cgd *d)
 	write_reconcile(j, &d->last);
 	jw_ku64(j, "attaches", d->attaches);
 	jw_ku64(j, "attach_failures", d->attach_failures);
-	if (d->mhd)
+	if (d->http)
 		snprintf(addr, sizeof(addr), "%.*s:%d", (int)(strrchr(
 			 d->metrics_addr, ':') - d->metrics_addr),
 			 d->metrics_addr, d->metrics_port);
-	jw_kstr(j, "metrics", d->mhd ? addr : "off");
+	jw_kstr(j, "metrics", d->http ? addr : "off");
 	jw_kstr(j, "socket", d->socket_path);
 	cgd_usock_status(j, d);
 	jw_obj_end(j);
 }
 
+/* The result of the reload just run (cgd_ctl_pending). */
 static void write_reload(struct json *j, struct cgd *d)
 {
 	size_t i;
 	int ok;
 
-	cgd_reload(d, "ctl reload", 1);
 	ok = !d->cfg_err[0];
 	for (i = 0; i < d->npol; i++)
 		ok &= d->pol[i].state != CGD_P_ERROR;
@@ -375,15 +380,22 @@ const char *cgd_ctl_parse_request(const char *line, size_t len, char *err,
 	return ret;
 }
 
+/* Queues the answer to one request (a reload waits for the shared one). */
 static void answer(struct cgd *d, struct cgd_client *c, const char *line,
-		   size_t len)
+		   size_t len, int reloaded)
 {
 	char err[256], *buf = NULL, *t;
 	size_t blen = 0;
-	const char *cmd = cgd_ctl_parse_request(line, len, err, sizeof(err));
-	FILE *f = open_memstream(&buf, &blen);
+	const char *cmd = reloaded ? "reload" :
+			  cgd_ctl_parse_request(line, len, err, sizeof(err));
+	FILE *f;
 	struct json j;
 
+	if (cmd && !strcmp(cmd, "reload") && !reloaded) {
+		c->want_reload = 1;
+		return;
+	}
+	f = open_memstream(&buf, &blen);
 	if (!f)
 		return;
 	jw_init(&j, f);
@@ -409,13 +421,50 @@ static void answer(struct cgd *d, struct cgd_client *c, const char *line,
 
 /* ---- client I/O --------------------------------------------------------- */
 
+/* Nothing queued, nothing waited for: the next request may be answered. */
+static int idle(const struct cgd_client *c)
+{
+	return !c->outlen && !c->want_reload;
+}
+
+/* Answers buffered requests while idle: one answer in memory at most. */
+static void serve_lines(struct cgd *d, struct cgd_client *c)
+{
+	static const char big[] = "{\"error\":\"request line too long\"}\n";
+	char *nl;
+	size_t len;
+
+	while (idle(c) && c->inlen) {
+		nl = memchr(c->in, '\n', c->inlen);
+		if (!nl && c->closing) {	/* a last line without '\n' */
+			answer(d, c, c->in, c->inlen, 0);
+			c->inlen = 0;
+			break;
+		}
+		if (!nl && c->inlen == sizeof(c->in)) {
+			c->out = strdup(big);
+			c->outlen = c->out ? strlen(big) : 0;
+			c->inlen = 0;
+			c->closing = 1;
+			break;
+		}
+		if (!nl)
+			break;
+		len = nl - c->in;
+		answer(d, c, c->in, len, 0);
+		memmove(c->in, nl + 1, c->inlen - len - 1);
+		c->inlen -= len + 1;
+	}
+}
+
 static void flush_out(struct cgd *d, int i)
 {
 	struct cgd_client *c = &d->cl[i];
 	struct epoll_event ev = { .data.u64 = CGD_EV_CLIENT + i };
 	ssize_t n;
 
-	while (c->outoff < c->outlen) {
+	serve_lines(d, c);
+	while (c->outlen) {
 		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
 			 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EAGAIN)
@@ -425,53 +474,39 @@ static void flush_out(struct cgd *d, int i)
 			return;
 		}
 		c->outoff += n;
-	}
-	if (c->outoff == c->outlen) {
-		free(c->out);
-		c->out = NULL;
-		c->outlen = c->outoff = 0;
-		if (c->closing) {
-			client_close(d, i);
-			return;
+		if (c->outoff == c->outlen) {
+			free(c->out);
+			c->out = NULL;
+			c->outlen = c->outoff = 0;
+			serve_lines(d, c);
 		}
 	}
-	ev.events = EPOLLIN | (c->outlen ? EPOLLOUT : 0);
+	if (c->closing && idle(c) && !c->inlen) {
+		client_close(d, i);
+		return;
+	}
+	/* Read more only when idle: a client that does not read what it
+	 * asked for stops being read, and its own writes block. */
+	ev.events = (c->outlen ? EPOLLOUT : 0) |
+		    (idle(c) && !c->closing ? EPOLLIN : 0);
 	epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
 static void read_in(struct cgd *d, int i)
 {
 	struct cgd_client *c = &d->cl[i];
-	char *nl;
 	ssize_t n;
 
+	if (c->inlen == sizeof(c->in))
+		return;
 	n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen,
 		 MSG_DONTWAIT);
-	if (n <= 0) {
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n == 0 && c->inlen)	/* a last line without '\n' */
-			answer(d, c, c->in, c->inlen);
-		c->closing = 1;	/* answer what came, then close */
+	if (n < 0 && errno == EAGAIN)
 		return;
-	}
-	c->inlen += n;
-	while (!c->closing && (nl = memchr(c->in, '\n', c->inlen))) {
-		size_t len = nl - c->in;
-
-		answer(d, c, c->in, len);
-		memmove(c->in, nl + 1, c->inlen - len - 1);
-		c->inlen -= len + 1;
-	}
-	if (c->inlen == sizeof(c->in)) {
-		static const char big[] = "{\"error\":\"request line too long\"}\n";
-
-		free(c->out);
-		c->out = strdup(big);
-		c->outlen = c->out ? strlen(big) : 0;
-		c->outoff = 0;
-		c->closing = 1;
-	}
+	if (n <= 0)
+		c->closing = 1;	/* answer what came, then close */
+	else
+		c->inlen += n;
 }
 
 void cgd_ctl_event(struct cgd *d, int i, uint32_t events)
@@ -480,11 +515,56 @@ void cgd_ctl_event(struct cgd *d, int i, uint32_t events)
 		return;
 	if (events & EPOLLIN)
 		read_in(d, i);
-	if (d->cl[i].fd >= 0 && (events & (EPOLLERR | EPOLLHUP)) &&
-	    !(events & EPOLLIN))
+	if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN)) {
+		/* Gone for good: nobody to answer (and a level-triggered
+		 * hang-up would wake the loop until the shared reload). */
+		if (d->cl[i].want_reload) {
+			client_close(d, i);
+			return;
+		}
 		d->cl[i].closing = 1;
-	if (d->cl[i].fd >= 0)
+	}
+	flush_out(d, i);
+}
+
+static long ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000L +
+	       (now.tv_nsec - t->tv_nsec) / 1000000L;
+}
+
+int cgd_ctl_timeout_ms(const struct cgd *d)
+{
+	long left;
+	int i;
+
+	for (i = 0; i < CGD_MAX_CLIENTS; i++)
+		if (d->cl[i].fd >= 0 && d->cl[i].want_reload)
+			break;
+	if (i == CGD_MAX_CLIENTS)
+		return -1;
+	left = CGD_RELOAD_MIN_MS - ms_since(&d->ctl_reload_at);
+	return left < 0 ? 0 : (int)left;
+}
+
+void cgd_ctl_pending(struct cgd *d)
+{
+	int i;
+
+	if (cgd_ctl_timeout_ms(d) != 0)
+		return;		/* nobody waiting, or not due yet */
+	cgd_reload(d, "ctl reload", 1);
+	clock_gettime(CLOCK_MONOTONIC, &d->ctl_reload_at);
+	for (i = 0; i < CGD_MAX_CLIENTS; i++) {
+		if (d->cl[i].fd < 0 || !d->cl[i].want_reload)
+			continue;
+		d->cl[i].want_reload = 0;
+		answer(d, &d->cl[i], NULL, 0, 1);
 		flush_out(d, i);
+	}
 }
 
 static int peer_allowed(struct cgd *d, int fd, struct ucred *uc)

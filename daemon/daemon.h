@@ -33,6 +33,9 @@
 #define CGD_CONFIG_MAX		(1u << 20)
 #define CGD_MAX_CLIENTS		16
 #define CGD_LINE_MAX		4096	/* one control request */
+/* `reload` requests arriving closer together than this are answered by one
+ * shared reload (a flood costs one reload per interval, not one each). */
+#define CGD_RELOAD_MIN_MS	500
 #define CGD_NOTE_MAX		256
 
 /* ---- logging (log.c) ---------------------------------------------------- */
@@ -148,6 +151,7 @@ struct cgd_client {
 	char *out;
 	size_t outlen, outoff;
 	int closing;			/* close once out is flushed */
+	int want_reload;		/* waiting for the next shared reload */
 };
 
 struct cgd_reconcile_stats {
@@ -187,7 +191,8 @@ struct cgd {
 	struct cgd_usock *us;		/* unprivileged socket (unpriv.c) */
 	struct cgd_sf *sf;		/* socket filters (sockfilter.c) */
 	struct cgd_client cl[CGD_MAX_CLIENTS];
-	void *mhd;
+	struct timespec ctl_reload_at;	/* last reload run for ctl clients */
+	struct cgd_http *http;		/* metrics responder (http.c) */
 	int metrics_port;
 
 	time_t started;
@@ -245,6 +250,10 @@ int cgd_ctl_open(struct cgd *d);
 void cgd_ctl_close(struct cgd *d);
 void cgd_ctl_accept(struct cgd *d);
 void cgd_ctl_event(struct cgd *d, int idx, uint32_t events);
+/* Runs the shared reload that waiting clients asked for, when due. */
+void cgd_ctl_pending(struct cgd *d);
+/* Milliseconds until that reload is due, -1 if none is waiting. */
+int cgd_ctl_timeout_ms(const struct cgd *d);
 /* Whole reload: config, policies, reconcile.  Used by SIGHUP and ctl. */
 int cgd_reload(struct cgd *d, const char *why, int force);
 
@@ -270,6 +279,8 @@ extern const struct cgd_layer cgd_layers[CGD_NLAYERS];
 int cgd_layer_enforced(const struct cg_status *st, int l);
 /* 64-hex container id found in a cgroup path, or "" (buf >= 65 bytes). */
 void cgd_container_id(const char *path, char *buf, size_t len);
+
+struct cgd_http;
 
 /* epoll tags (data.u64) */
 enum { CGD_EV_SIG = 1, CGD_EV_TIMER, CGD_EV_POLDIR, CGD_EV_CGW, CGD_EV_CTL,

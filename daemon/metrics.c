@@ -5,9 +5,10 @@
  * packet path are per container, and a network guard should not publish
  * them beyond the host unless the operator asks.
  *
- * libmicrohttpd runs in external-epoll mode: its epoll fd sits in the
- * daemon's loop, so rendering happens on the daemon's one thread and sees
- * a consistent state.  Every scrape reads the pinned counters (shared
+ * HTTP is served by a small bounded responder (http.c, which says why it
+ * is not libmicrohttpd) whose epoll fd sits in the daemon's loop, so
+ * rendering happens on the daemon's one thread and sees a consistent
+ * state.  Every scrape reads the pinned counters (shared
  * lock, released before the response is sent): the numbers are the
  * kernel's, exactly what `cgguard stats --json` prints.
  */
@@ -23,60 +24,10 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <bpf/bpf.h>
-#include <dlfcn.h>
-#include <microhttpd.h>
 #include "daemon.h"
+#include "http.h"
 #include "../lib/args.h"
 #include "../lib/err.h"
-
-/*
- * libmicrohttpd is loaded on demand.  Linked, it and the gnutls stack it
- * pulls in cost about 10 ms of process start in every cgguard invocation,
- * the OCI hook's included (measured: `cgguard version` 14 ms linked, 5 ms
- * without); only the daemon serving metrics needs it.
- */
-static struct {
-	typeof(&MHD_start_daemon) start_daemon;
-	typeof(&MHD_stop_daemon) stop_daemon;
-	typeof(&MHD_run) run;
-	typeof(&MHD_get_timeout) get_timeout;
-	typeof(&MHD_get_daemon_info) get_daemon_info;
-	typeof(&MHD_create_response_from_buffer) create_response_from_buffer;
-	typeof(&MHD_add_response_header) add_response_header;
-	typeof(&MHD_queue_response) queue_response;
-	typeof(&MHD_destroy_response) destroy_response;
-} mhd;
-
-static int mhd_load(void)
-{
-	void *h;
-
-	if (mhd.start_daemon)
-		return 0;
-	h = dlopen("libmicrohttpd.so.12", RTLD_NOW | RTLD_LOCAL);
-	if (!h)
-		return cg_seterr(-ENOENT, "metrics need libmicrohttpd "
-				 "(Debian: libmicrohttpd12): %s", dlerror());
-#define SYM(f) \
-	if (!(*(void **)&mhd.f = dlsym(h, "MHD_" #f))) \
-		return cg_seterr(-ENOENT, "libmicrohttpd lacks MHD_" #f)
-	SYM(stop_daemon); SYM(run); SYM(get_timeout); SYM(get_daemon_info);
-	SYM(create_response_from_buffer); SYM(add_response_header);
-	SYM(queue_response); SYM(destroy_response);
-	SYM(start_daemon);	/* last: it marks the table complete */
-#undef SYM
-	return 0;
-}
-
-#define MHD_start_daemon (*mhd.start_daemon)
-#define MHD_stop_daemon (*mhd.stop_daemon)
-#define MHD_run (*mhd.run)
-#define MHD_get_timeout (*mhd.get_timeout)
-#define MHD_get_daemon_info (*mhd.get_daemon_info)
-#define MHD_create_response_from_buffer (*mhd.create_response_from_buffer)
-#define MHD_add_response_header (*mhd.add_response_header)
-#define MHD_queue_response (*mhd.queue_response)
-#define MHD_destroy_response (*mhd.destroy_response)
 
 const struct cgd_layer cgd_layers[CGD_NLAYERS] = {
 	{ "packet",  { CG_HOOK_EGRESS, CG_HOOK_INGRESS }, 2, 0 },
@@ -467,58 +418,12 @@ int cgd_metrics_render(struct cgd *d, char **buf, size_t *len)
 
 /* ---- HTTP --------------------------------------------------------------- */
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned code,
-			     const char *type, char *body, size_t len)
+static int handle(void *ctx, const char *path, struct cgd_http_resp *r)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, body,
-					MHD_RESPMEM_MUST_FREE);
-	enum MHD_Result ret;
-
-	if (!r) {
-		free(body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	ret = MHD_queue_response(c, code, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
-			      const char *url, const char *method,
-			      const char *version, const char *upload,
-			      size_t *upload_len, void **con_cls)
-{
-	struct cgd *d = cls;
-	char *body = NULL;
-	size_t len = 0;
-
-	(void)version; (void)upload; (void)con_cls;
-	if (*upload_len)
-		return MHD_NO;	/* GET and HEAD have no body */
-	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
-			     strdup("only GET\n"), 9);
-	if (strcmp(url, "/metrics"))
-		return reply(c, MHD_HTTP_NOT_FOUND, "text/plain",
-			     strdup("not found: metrics are at /metrics\n"), 35);
-	if (cgd_metrics_render(d, &body, &len))
-		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
-			     strdup("rendering failed\n"), 17);
-	return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-		     body, len);
-}
-
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[512];
-
-	(void)cls;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	msg[strcspn(msg, "\n")] = 0;
-	cgd_log(CGD_DEBUG, "metrics http: %s", msg);
+	(void)path;	/* the responder serves /metrics only */
+	r->code = 200;
+	r->type = "text/plain; version=0.0.4; charset=utf-8";
+	return cgd_metrics_render(ctx, &r->body, &r->len);
 }
 
 /* "127.0.0.1:9967", "[::1]:9967" (lib/args.c: the config and --check use it too). */
@@ -530,7 +435,7 @@ static int parse_addr(const char *s, struct sockaddr_storage *ss, int *v6)
 int cgd_metrics_start(struct cgd *d)
 {
 	struct sockaddr_storage ss;
-	const union MHD_DaemonInfo *info;
+	struct cgd_http *h;
 	int v6, err;
 
 	if (!strcmp(d->metrics_addr, "off"))
@@ -539,51 +444,34 @@ int cgd_metrics_start(struct cgd *d)
 	if (err)
 		return cg_seterr(err, "--metrics: '%s' is not ADDR:PORT, "
 				 "[ADDR6]:PORT or off", d->metrics_addr);
-	err = mhd_load();
+	err = cgd_http_start(&h, (struct sockaddr *)&ss, v6 ?
+			     sizeof(struct sockaddr_in6) :
+			     sizeof(struct sockaddr_in), handle, d);
 	if (err)
-		return err;
-	d->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-				  (v6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL,
-				  handle, d, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-				  NULL, MHD_OPTION_SOCK_ADDR, &ss,
-				  MHD_OPTION_CONNECTION_LIMIT, 16,
-				  MHD_OPTION_CONNECTION_TIMEOUT, 10,
-				  MHD_OPTION_END);
-	if (!d->mhd)
-		return cg_seterr(-EADDRNOTAVAIL, "cannot serve metrics on %s "
-				 "(address in use or not local?)",
-				 d->metrics_addr);
-	info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	d->metrics_port = info ? info->port : 0;
+		return cg_seterr(err, "cannot serve metrics on %s: %s",
+				 d->metrics_addr, strerror(-err));
+	d->http = h;
+	d->metrics_port = cgd_http_port(h);
 	return cgd_epoll_add(d, cgd_metrics_fd(d), EPOLLIN, CGD_EV_MHD);
 }
 
 void cgd_metrics_stop(struct cgd *d)
 {
-	if (d->mhd)
-		MHD_stop_daemon(d->mhd);
-	d->mhd = NULL;
+	cgd_http_stop(d->http);
+	d->http = NULL;
 }
 
 int cgd_metrics_fd(struct cgd *d)
 {
-	const union MHD_DaemonInfo *i =
-		MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-
-	return i ? i->epoll_fd : -1;
+	return cgd_http_fd(d->http);
 }
 
 void cgd_metrics_run(struct cgd *d)
 {
-	if (d->mhd)
-		MHD_run(d->mhd);
+	cgd_http_run(d->http);
 }
 
 int cgd_metrics_timeout_ms(struct cgd *d)
 {
-	MHD_UNSIGNED_LONG_LONG t;
-
-	if (!d->mhd || MHD_get_timeout(d->mhd, &t) != MHD_YES)
-		return -1;
-	return t > 60000 ? 60000 : (int)t;
+	return cgd_http_timeout_ms(d->http);
 }

@@ -258,6 +258,8 @@ static int open_state(struct cg_guard **g, int create)
 	if (err && err != -ENOENT)
 		cgd_log(CGD_ERR, "opening pinned state: %s", *cg_lasterr() ?
 			cg_lasterr() : strerror(-err));
+	if (!err && (*g)->pins.notice[0])	/* repaired: say so loudly */
+		cgd_log(CGD_ERR, "%s", (*g)->pins.notice);
 	return err;
 }
 

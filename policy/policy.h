@@ -109,6 +109,18 @@ int cg_policy_parse_fd(int fd, const char *source, struct cg_policy **out,
 /* 1 if cg_policy_load() takes @arg for a file path rather than a name. */
 bool cg_policy_is_path(const char *arg);
 /*
+ * Loads a policy named by someone the caller does not trust (the OCI hook:
+ * an annotation of a container): a built-in, a NAME found as NAME.yaml in
+ * one of @dirs, or an absolute path below one of @dirs.  Nothing else is
+ * opened.  Every component below the directory is opened with O_NOFOLLOW
+ * ("." and ".." are refused), and the fd is checked: a directory or file
+ * owned by root and not writable by group or others, a regular file of at
+ * most CG_POLICY_FILE_MAX bytes, read through that same fd.
+ */
+int cg_policy_load_beneath(const char *arg, const char *const *dirs,
+			   int ndirs, struct cg_policy **out, char *err,
+			   size_t errlen);
+/*
  * Resolve what a user typed after --policy: an existing file path (anything
  * containing '/' or ending in .yaml/.yml/.json), a built-in name, or
  * CG_POLICY_DIR/NAME.yaml, in that order.

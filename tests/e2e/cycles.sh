@@ -13,7 +13,8 @@ cleanup_all
 P=$T/policy.yaml
 write_policy "$P"
 (cd "$T" && runc spec && mv config.json base.json) || { fail "runc spec"; finish; }
-HOOKS=$(jq -c --arg cgg "$CGG" 'with_entries(.value |= map(.path = $cgg))' \
+HOOKS=$(jq -c --arg cgg "$CGG" --arg pd "$T" \
+	'with_entries(.value |= map(.path = $cgg | .args += ["--policy-dir", $pd]))' \
 	"$TOP/deploy/runc-hooks.json") || { fail "deploy/runc-hooks.json"; finish; }
 mkdir -p "$T/b"
 jq --arg rootfs "$ROOTFS" --argjson hooks "$HOOKS" --arg p "$P" '

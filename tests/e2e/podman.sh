@@ -17,7 +17,8 @@ setup_netns || { fail "netns setup"; finish; }
 P=$T/policy.yaml
 write_policy "$P"
 mkdir -p "$T/hooks"
-jq --arg cgg "$CGG" '.hook.path = $cgg' "$TOP/deploy/hooks.d/cgguard.json" \
+jq --arg cgg "$CGG" --arg pd "$T" '.hook.path = $cgg | .hook.args += ["--policy-dir", $pd]' \
+	"$TOP/deploy/hooks.d/cgguard.json" \
 	> "$T/hooks/cgguard.json" || { fail "deploy/hooks.d/cgguard.json"; finish; }
 PODMAN=("${PODMAN_BASE[@]}" --hooks-dir "$T/hooks")
 

@@ -16,7 +16,8 @@ P=$T/policy.yaml
 write_policy "$P"
 printf 'policy: [broken\n' > "$T/bad.yaml"
 (cd "$T" && runc spec && mv config.json base.json) || { fail "runc spec"; finish; }
-HOOKS=$(jq -c --arg cgg "$CGG" 'with_entries(.value |= map(.path = $cgg))' \
+HOOKS=$(jq -c --arg cgg "$CGG" --arg pd "$T" \
+	'with_entries(.value |= map(.path = $cgg | .args += ["--policy-dir", $pd]))' \
 	"$TOP/deploy/runc-hooks.json") || { fail "deploy/runc-hooks.json"; finish; }
 HOSTILE='["LD_PRELOAD=/nonexistent/evil.so","PATH=/nonexistent"]'
 
@@ -157,16 +158,16 @@ state() {
 		'{ociVersion:"1.0.2", id:$id, status:$st, bundle:$b, annotations:$ann}
 		 + (if $pid > 0 then {pid:$pid} else {} end)'
 }
-hook() { "$CGG" oci-hook "$@"; }
+hook() { "$CGG" oci-hook --policy-dir "$T" "$@"; }
 
 pid=$(mkproc /cgg-e2e-d1)
 dbundle d1 "$(jq -cn --arg p "$P" '{ociVersion:"1.0.2", linux:{cgroupsPath:"/cgg-e2e-d1"},
 	annotations:{"io.cgguard.policy":$p}}')"
 # Identical outcome with a clean and a hostile environment.
-out1=$(state cgg-e2e-d1 creating "$pid" d1 | env -i "$CGG" oci-hook --json 2>/dev/null); rc1=$?
+out1=$(state cgg-e2e-d1 creating "$pid" d1 | env -i "$CGG" oci-hook --policy-dir "$T" --json 2>/dev/null); rc1=$?
 out2=$(state cgg-e2e-d1 creating "$pid" d1 |
 	env -i LD_PRELOAD=/nonexistent/evil.so PATH=/nonexistent HOME=/nonexistent \
-	"$CGG" oci-hook --json 2>/dev/null); rc2=$?
+	"$CGG" oci-hook --policy-dir "$T" --json 2>/dev/null); rc2=$?
 expect_eq "direct: attach exit status" "$rc1" 0
 expect_eq "direct: hostile env, same status and output" "$rc2:$out2" "$rc1:$out1"
 expect_eq "direct: action" "$(jq -r .action <<<"$out1")" attached
@@ -202,9 +203,9 @@ ln -s "$T/d-d1/config.json" "$T/link.json"; mkdir -p "$T/d-ln"; ln -s "$T/link.j
 refuse "symlinked config.json" "config.json: is a symbolic link (refused)" "$(state cgg-e2e-ln creating "$pid" ln)"
 dbundle rt "$(jq -cn '{ociVersion:"1.0.2", linux:{cgroupsPath:"/"}, annotations:{"io.cgguard.policy":"baseline"}}')"
 refuse "root cgroup" "refusing to guard the whole host" "$(state cgg-e2e-rt creating 1 rt)"
-dbundle rf "$(jq -cn --arg r "$T/rootfs" '{ociVersion:"1.0.2", root:{path:$r}, linux:{cgroupsPath:"/cgg-e2e-d1"},
+dbundle rf "$(jq -cn --arg r "$ROOTFS" '{ociVersion:"1.0.2", root:{path:$r}, linux:{cgroupsPath:"/cgg-e2e-d1"},
 	annotations:{"io.cgguard.policy":($r + "/etc/p.yaml")}}')"
-refuse "policy inside the rootfs" "inside the container's root filesystem" "$(state cgg-e2e-rf creating "$pid" rf)"
+refuse "policy inside the rootfs" "is not below the policy directories" "$(state cgg-e2e-rf creating "$pid" rf)"
 dbundle bad '{"ociVersion":"1.0.2", "annotations": {"io.cgguard.policy": "baseline",}}'
 refuse "malformed config.json" "config.json:1:72: trailing ','" "$(state cgg-e2e-bad creating "$pid" bad)"
 refuse "malformed state" "state (stdin):1:7: expected ':' after key" '{"id" 1}'
