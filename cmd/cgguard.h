@@ -4,6 +4,7 @@
 #define CGGUARD_CMD_H
 
 #include <stdio.h>
+#include <sys/types.h>
 #include "../lib/json.h"
 #include "../lib/err.h"
 #include "../bpf/loader.h"
@@ -77,6 +78,9 @@ int kill_denied(struct cg_guard *g, const char *cgpath,
 		const struct cg_policy *p, struct cg_kill_result *kr);
 /* The "kill_denied" member of attach --json. */
 void print_kill_result(struct json *j, const struct cg_kill_result *kr);
+/* Waits for a command run on the user's behalf, passing SIGINT and SIGTERM
+ * on to it; returns its exit status (128 + signal if killed). */
+int wait_forwarding(pid_t pid);
 /* Handles --help/-h and --json in a subcommand's getopt loop. */
 #define COMMON_LONGOPTS { "json", no_argument, NULL, 'j' }, \
 			{ "help", no_argument, NULL, 'h' }

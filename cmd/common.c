@@ -2,11 +2,13 @@
 /* Helpers shared by the subcommands. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <linux/capability.h>
 #include "cgguard.h"
 #include "../policy/compile.h"
@@ -321,4 +323,25 @@ void print_rule_hits(struct json *j, struct cg_guard *g, __u32 slot,
 		jw_arr_end(j);
 	cg_policy_free(p);
 	free(hits);
+}
+
+static volatile pid_t fwd_pid;
+
+static void fwd(int sig)
+{
+	if (fwd_pid > 0)
+		kill(fwd_pid, sig);
+}
+
+int wait_forwarding(pid_t pid)
+{
+	int status = 0;
+
+	fwd_pid = pid;
+	signal(SIGINT, fwd);
+	signal(SIGTERM, fwd);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	fwd_pid = 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
