@@ -19,7 +19,7 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/names.c policy/parse.c lib/yamlread.c lib/bigalloc.c lib/args.c lib/jsonparse.c \
-             policy/builtin.c policy/beneath.c policy/compile.c policy/lookup.c bpf/loader.c bpf/pindir.c \
+             policy/builtin.c policy/beneath.c policy/compile.c policy/validate.c policy/lookup.c bpf/loader.c bpf/pindir.c \
              bpf/attach.c bpf/upgrade.c \
              bpf/probe.c bpf/sockfilter.c libcgguard/cgguard.c libcgguard/classic.c
 # Sockets of a guarded cgroup: sock_diag (libnl-3), verdicts, --kill-denied.

@@ -187,37 +187,34 @@ static void drop_links(struct cg_guard *g, __u64 cgid)
 		drop_link(g, cgid, h);
 }
 
-/* Refuses, or allows degraded, a policy needing layers we lack. */
+/* Refuses, or allows degraded, a policy needing layers we lack (policy/validate.c). */
 static int check_layers(struct cg_guard *g, const struct cg_policy *p,
 			unsigned flags, int *degraded)
 {
 	struct cg_info info = {};
+	char perr[CG_ERR_MAX];
 	__u32 zero = 0;
+	int err = cg_policy_layers_check(p, cg_guard_has_lsm(g), flags & CG_ATTACH_FAIL_OPEN,
+					 degraded, perr, sizeof(perr));
 
-	unsigned wants = cg_policy_wants(p);
-
-	*degraded = 0;
-	if (!(wants & CG_WANT_LSM) || cg_guard_has_lsm(g))
-		return 0;
-	bpf_map_lookup_elem(g->map_fd[CG_MAP_INFO], &zero, &info);
-	if ((wants & CG_NEED_LSM) && !(flags & CG_ATTACH_FAIL_OPEN))
-		return cg_seterr(-EOPNOTSUPP, "policy '%s' needs the BPF LSM "
-			"layer (sockets.families beyond inet/inet6, or "
-			"on_violation: kill), which this kernel refused: %s "
-			"(`cgguard doctor` says why); refusing: fail mode "
-			"closed (use fail open to apply the rest)", p->name,
-			info.lsm_err ? strerror(-info.lsm_err) : "not loaded");
-	*degraded = 1;
-	info.degraded++;
-	bpf_map_update_elem(g->map_fd[CG_MAP_INFO], &zero, &info, BPF_ANY);
+	if (err || *degraded)
+		bpf_map_lookup_elem(g->map_fd[CG_MAP_INFO], &zero, &info);
+	if (err)
+		return cg_seterr(err, "%s; the kernel said: %s", perr,
+				 info.lsm_err ? strerror(-info.lsm_err) : "not loaded");
+	if (*degraded) {
+		info.degraded++;
+		bpf_map_update_elem(g->map_fd[CG_MAP_INFO], &zero, &info, BPF_ANY);
+	}
 	return 0;
 }
 
+/* What `policy check` runs too (policy/validate.c). */
 static int compile_all(const struct cg_policy *p, struct cg_compiled *c,
 		       struct cg_sockcfg *sc)
 {
 	char perr[CG_ERR_MAX];
-	int err = cg_policy_compile_all(p, c, sc, perr, sizeof(perr));
+	int err = cg_policy_prepare(p, c, sc, perr, sizeof(perr));
 
 	if (err)
 		return cg_seterr(err, "%s", err == -EINVAL ? perr :

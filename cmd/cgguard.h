@@ -36,6 +36,8 @@ int do_export(int argc, char **argv);
 int report(int err, const char *context);
 /* Fails with a message naming the missing capabilities. */
 int require_caps(const char *what);
+/* The same, silently: 0 or -EPERM. */
+int require_caps_quiet(void);
 /* Parses --fail open|closed into CG_ATTACH_* flags. */
 int parse_fail_mode(const char *s, unsigned *flags);
 /*

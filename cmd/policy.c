@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include "cgguard.h"
 #include "../policy/compile.h"
+#include "../bpf/probe.h"
 
 static const char *proto_name(int p)
 {
@@ -94,10 +95,21 @@ static void print_entry(struct json *j, const struct cg_compiled *c,
 	jw_obj_end(j);
 }
 
-static int check(const char *file)
+/* BPF LSM here: 1, 0, or -1 when probing needs privileges we lack. */
+static int lsm_here(void)
 {
+	if (require_caps_quiet())
+		return -1;
+	return cg_probe(CG_LAYER_LSM_CGROUP)->available || cg_probe(CG_LAYER_LSM)->available;
+}
+
+/* Everything attach checks before it touches the kernel (policy/validate.c). */
+static int check(const char *file, unsigned flags)
+{
+	int degraded = 0, lsm = 1;
 	struct cg_policy *p;
 	struct cg_compiled c;
+	struct cg_sockcfg sc;
 	char err[CG_ERR_MAX];
 	struct cg_range *r;
 	struct json j;
@@ -105,8 +117,13 @@ static int check(const char *file)
 
 	if (load_policy(file, &p))
 		return 1;
-	if (cg_policy_compile(p, &c, err, sizeof(err))) {
+	if (cg_policy_wants(p) & CG_WANT_LSM)
+		lsm = lsm_here();
+	if (cg_policy_prepare(p, &c, &sc, err, sizeof(err)) ||
+	    cg_policy_layers_check(p, lsm, flags & CG_ATTACH_FAIL_OPEN, &degraded, err,
+				   sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", prog_name, err);
+		cg_compiled_free(&c);
 		cg_policy_free(p);
 		return 1;
 	}
@@ -118,6 +135,14 @@ static int check(const char *file)
 		cg_policy_free(p);
 		return 1;
 	}
+	if (lsm < 0)
+		fprintf(stderr, "%s: note: policy '%s' needs the BPF LSM layer; whether this "
+			"kernel has it takes CAP_BPF to find out (`cgguard doctor`)\n",
+			prog_name, p->name);
+	if (degraded)
+		fprintf(stderr, "%s: warning: policy '%s' would apply here WITHOUT its LSM "
+			"part (sockets.families / kill): BPF LSM is unavailable\n", prog_name,
+			p->name);
 	if (json_output) {
 		jw_init(&j, stdout);
 		jw_obj_start(&j);
@@ -125,6 +150,7 @@ static int check(const char *file)
 		jw_kstr(&j, "mode", p->mode ? "audit" : "enforce");
 		jw_ku64(&j, "egress_rules", p->dir[0].nrules);
 		jw_ku64(&j, "ingress_rules", p->dir[1].nrules);
+		jw_kbool(&j, "degraded", degraded);
 		jw_key(&j, "entries");
 		jw_arr_start(&j);
 	} else {
@@ -146,39 +172,44 @@ static int check(const char *file)
 	return 0;
 }
 
-int do_policy(int argc, char **argv)
+static void usage(void)
 {
-	static const struct option opts[] = { COMMON_LONGOPTS, { 0 } };
-	int opt;
-
-	while ((opt = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'j': json_output = 1; break;
-		case 'h': goto usage;
-		default: return 2;
-		}
-	}
-	if (optind < argc && !strcmp(argv[optind], "check")) {
-		optind++;
-		while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-			if (opt == 'j')
-				json_output = 1;
-			else if (opt == 'h')
-				goto usage;
-			else
-				return 2;
-		}
-		if (optind + 1 != argc) {
-			fprintf(stderr, "%s policy check: exactly one FILE or "
-				"NAME\n", prog_name);
-			return 2;
-		}
-		return check(argv[optind]);
-	}
-usage:
-	printf("Usage: %s policy check FILE|NAME [--json]\n\n"
-	       "Validates a policy (errors as file:line:col) and prints the\n"
+	printf("Usage: %s policy check FILE|NAME [--fail closed|open] [--json]\n\n"
+	       "Validates a policy exactly as `attach` would before touching the\n"
+	       "kernel (errors as file:line:col; the kernel tables' limits; the\n"
+	       "layers it needs, with --fail as for attach) and prints the\n"
 	       "compiled lookup table: one entry per prefix, with the rules of\n"
 	       "enclosing prefixes already folded in.\n", prog_name);
-	return opt == 'h' ? 0 : 2;
+}
+
+int do_policy(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "fail", required_argument, NULL, 'f' },
+		COMMON_LONGOPTS, { 0 } };
+	unsigned flags = 0;
+	int opt;
+
+	/* Options anywhere: `policy --json check F` and `policy check F --json`. */
+	while ((opt = getopt_long(argc, argv, "f:jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			if (parse_fail_mode(optarg, &flags))
+				return 2;
+			break;
+		case 'j': json_output = 1; break;
+		case 'h': usage(); return 0;
+		default: usage(); return 2;
+		}
+	}
+	if (optind >= argc || strcmp(argv[optind], "check")) {
+		fprintf(stderr, "%s policy: unknown subcommand '%s'; the one there is: check\n",
+			prog_name, optind < argc ? argv[optind] : "");
+		return 2;
+	}
+	if (optind + 2 != argc) {
+		fprintf(stderr, "%s policy check: exactly one FILE or NAME\n", prog_name);
+		return 2;
+	}
+	return check(argv[optind + 1], flags);
 }

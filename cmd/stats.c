@@ -160,6 +160,8 @@ int do_stats(int argc, char **argv)
 		default: return 2;
 		}
 	}
+	if (no_more_args("stats", argc, argv))
+		return 2;
 	if ((c.rules || c.unused) && !cgpath) {
 		fprintf(stderr, "%s: stats: --rules and --unused need --cgroup "
 			"PATH\n", prog_name);

@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 
 #include "policy.h"
+#include "../bpf/cgguard_abi.h"
 #include "../lib/bigalloc.h"
 #include "../lib/yamlread.h"
 
@@ -514,6 +515,11 @@ static int parse_bind(struct pctx *c, const struct yr_node *n, struct cg_sockets
 		else
 			rc = parse_ports(c, &v, "bind.deny", &s->bind_deny, &s->nbind_deny);
 	}
+	/* The socket layer's table is small and fixed (the compiler checks again). */
+	if (!rc && s->nbind_allow + s->nbind_deny > CG_MAX_BIND_RANGES)
+		return perr(c, n, "'bind' has %u port ranges in allow and deny together; the "
+			    "kernel's table holds %d (use wider ranges)",
+			    s->nbind_allow + s->nbind_deny, CG_MAX_BIND_RANGES);
 	return rc;
 }
 
