@@ -7,12 +7,13 @@
 #include <unistd.h>
 #include "cgguard.h"
 #include "../cgroup/cgroup.h"
+#include "../bpf/sockets.h"
 #include "nftcmd.h"
 
 static void usage(void)
 {
 	printf("Usage: %s attach --cgroup PATH --policy NAME|FILE "
-	       "[--fail closed|open] [--backend bpf|nft [--netns NAME|PATH]] "
+	       "[--fail closed|open] [--kill-denied] [--backend bpf|nft [--netns NAME|PATH]] "
 	       "[--json]\n\n"
 	       "Guards a cgroup v2 directory (and every cgroup below it) with a\n"
 	       "policy.  If the cgroup is already guarded, the policy is swapped\n"
@@ -22,6 +23,10 @@ static void usage(void)
 	       "--fail closed (default): refuse a policy that needs a layer\n"
 	       "this kernel lacks (BPF LSM for sockets.families or kill).\n"
 	       "--fail open: apply what can be enforced, warn, and count it.\n"
+	       "--kill-denied: then destroy every socket of the cgroup tree\n"
+	       "whose connection the policy denies (SOCK_DESTROY: the\n"
+	       "application gets ECONNABORTED instead of hanging) and say how\n"
+	       "many; audit mode destroys nothing.\n"
 	       "--backend nft: enforce the packet rules with nftables instead\n"
 	       "(table inet cgguard in the network namespace --netns, default\n"
 	       "this process's); it has no socket layers, so a policy with a\n"
@@ -35,9 +40,11 @@ int do_attach(int argc, char **argv)
 		{ "cgroup", required_argument, NULL, 'c' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "fail", required_argument, NULL, 'f' },
+		{ "kill-denied", no_argument, NULL, 'k' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "netns", required_argument, NULL, 'n' },
 		COMMON_LONGOPTS, { 0 } };
+	struct cg_kill_result kr;
 	const char *cgpath = NULL, *pol = NULL, *backend = "bpf", *netns = NULL;
 	struct cg_policy *p = NULL;
 	struct cg_status st;
@@ -46,9 +53,9 @@ int do_attach(int argc, char **argv)
 	struct cg_cgroup cg;
 	struct json j;
 	unsigned flags = 0;
-	int opt, err, degraded = 0, cgfd;
+	int opt, err, degraded = 0, cgfd, kill = 0;
 
-	while ((opt = getopt_long(argc, argv, "c:p:f:b:n:jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:p:f:b:n:kjh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cgpath = optarg; break;
 		case 'b': backend = optarg; break;
@@ -58,6 +65,7 @@ int do_attach(int argc, char **argv)
 			if (parse_fail_mode(optarg, &flags))
 				return 2;
 			break;
+		case 'k': kill = 1; break;
 		case 'j': json_output = 1; break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
@@ -108,6 +116,8 @@ int do_attach(int argc, char **argv)
 			"LSM part (sockets.families / kill): the BPF LSM layer "
 			"is unavailable on this kernel (see cgguard doctor)\n",
 			prog_name, p->name);
+	if (kill)
+		err = kill_denied(g, cg.abs, p, &kr);
 	if (json_output) {
 		jw_init(&j, stdout);
 		jw_obj_start(&j);
@@ -119,6 +129,8 @@ int do_attach(int argc, char **argv)
 			jw_kbool(&j, "enforced", st.enforced[0] && st.enforced[1]);
 			jw_kbool(&j, "degraded", degraded);
 		}
+		if (kill)
+			print_kill_result(&j, &kr);
 		jw_obj_end(&j);
 	}
 out:

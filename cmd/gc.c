@@ -40,6 +40,8 @@ int do_gc(int argc, char **argv)
 		default: return 2;
 		}
 	}
+	if (no_more_args("gc", argc, argv))
+		return 2;
 	if (require_caps("gc"))
 		return 1;
 	err = cg_guard_open(&g, 0);

@@ -156,6 +156,8 @@ int do_list(int argc, char **argv)
 		default: return 2;
 		}
 	}
+	if (no_more_args("list", argc, argv))
+		return 2;
 	cg_clearerr();
 	err = cg_guard_open(&g, CG_OPEN_RDONLY);
 	if (err && err != -ENOENT)	/* the nft-backed ones are still listed */

@@ -247,7 +247,7 @@ static void hits_out(struct json *j, const struct cg_nft_status *st)
 	for (i = 0; i < CG_RULES_PER_SLOT && st->hits; i++) {
 		if (!st->hits[i])
 			continue;
-		rule_text(p, i, txt, sizeof(txt));
+		format_rule_counter(p, i, txt, sizeof(txt));
 		if (j) {
 			jw_obj_start(j);
 			jw_ku64(j, "counter", i);

@@ -8,21 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/wait.h>
 #include "cgguard.h"
 #include "../cgroup/cgroup.h"
-
-static volatile pid_t child_pid;
-
-static void forward(int sig)
-{
-	if (child_pid > 0)
-		kill(child_pid, sig);
-}
+#include "../lib/args.h"
 
 static void usage(void)
 {
@@ -98,12 +89,13 @@ int do_run(int argc, char **argv)
 		{ "cgroup-name", required_argument, NULL, 'n' },
 		{ "fail", required_argument, NULL, 'f' },
 		COMMON_LONGOPTS, { 0 } };
-	const char *pol = NULL, *name = NULL;
+	const char *pol = NULL, *name = NULL, *why;
 	struct cg_policy *p = NULL;
 	struct cg_guard *g = NULL;
 	struct cg_cgroup cg;
 	char rel[256];
 	unsigned flags = 0;
+	pid_t child_pid;
 	int opt, err, status = 0, ret = 1;
 
 	while ((opt = getopt_long(argc, argv, "+p:n:f:jh", opts, NULL)) != -1) {
@@ -124,9 +116,9 @@ int do_run(int argc, char **argv)
 			prog_name);
 		return 2;
 	}
-	if (name && (strchr(name, '/') || !strcmp(name, "..") || !*name)) {
-		fprintf(stderr, "%s run: bad --cgroup-name '%s'\n", prog_name,
-			name);
+	/* One new directory below cgguard/: never ".", ".." (the shared parent) or a path. */
+	if (name && cg_arg_dirname(name, &why)) {
+		arg_error("run", "--cgroup-name", name, why);
 		return 2;
 	}
 	if (load_policy(pol, &p))
@@ -154,25 +146,20 @@ int do_run(int argc, char **argv)
 	/* Do not hold the state lock while CMD runs: others may attach. */
 	cg_guard_close(g);
 	g = NULL;
-	signal(SIGINT, forward);
-	signal(SIGTERM, forward);
 	child_pid = spawn(&cg, argv + optind);
 	if (child_pid < 0)
 		report(-errno, "run: fork");
 	else
-		while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR)
-			;
+		status = wait_forwarding(child_pid);
 	kill_rest(&cg);
 	if (open_guard(&g, CG_OPEN_CREATE)) {
 		cg_cgroup_remove(&cg);
 		goto out;
 	}
-	report_counters(g, &cg, p->name, WIFEXITED(status) ?
-			WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	report_counters(g, &cg, p->name, status);
 	cg_guard_detach(g, NULL, cg.id);
 	cg_cgroup_remove(&cg);
-	ret = child_pid < 0 ? 1 : WIFEXITED(status) ? WEXITSTATUS(status) :
-						     128 + WTERMSIG(status);
+	ret = child_pid < 0 ? 1 : status;
 out:
 	cg_guard_close(g);
 	cg_policy_free(p);

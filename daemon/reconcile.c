@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 #include "daemon.h"
+#include "../bpf/sockets.h"
 #include "../cgroup/cgroup.h"
 #include "../lib/err.h"
 #include "../lib/usdt.h"
@@ -121,6 +122,26 @@ static const char *not_enforced(const struct cg_status *st, char *buf,
 	return NULL;
 }
 
+/* config kill_denied: what attach --kill-denied does, after each attach. */
+static void kill_denied(struct cg_guard *g, const char *abs, const char *rel,
+			const struct cg_policy *p)
+{
+	struct cg_kill_result kr;
+	int err;
+
+	cg_clearerr();
+	err = cg_guard_kill_denied(g, abs, p, &kr);
+	if (err)
+		cgd_log(CGD_ERR, "kill_denied on %s: destroyed %u of %u denied "
+			"sockets: %s", rel, kr.destroyed, kr.denied,
+			*cg_lasterr() ? cg_lasterr() : strerror(-err));
+	else if (kr.denied)
+		cgd_log(CGD_INFO, "kill_denied on %s: destroyed %u socket(s) "
+			"policy '%s' denies (%u connections judged, %u closed "
+			"meanwhile)", rel, kr.destroyed, p->name, kr.judged,
+			kr.gone);
+}
+
 static int do_attach(struct cgd *d, struct cg_guard *g, const char *abs,
 		     const char *rel, const struct cg_policy *p,
 		     unsigned flags, struct cgd_track *t, const char *why)
@@ -145,6 +166,8 @@ static int do_attach(struct cgd *d, struct cg_guard *g, const char *abs,
 	cgd_log(deg ? CGD_WARN : CGD_INFO, "guarded %s with policy '%s' "
 		"(%s) in %.2f ms%s", rel, p->name, why, ms, deg ?
 		"; DEGRADED: applied without its LSM part (fail: open)" : "");
+	if (d->cfg.kill_denied)
+		kill_denied(g, abs, rel, p);
 	return 0;
 }
 
