@@ -2,11 +2,13 @@
 /* Helpers shared by the subcommands. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <linux/capability.h>
 #include "cgguard.h"
 #include "../policy/compile.h"
@@ -259,9 +261,18 @@ void print_counters(struct json *j, struct cg_guard *g, __u64 cgid)
 	print_ops(j, g, cgid);
 }
 
+int load_slot_policy(const char *source, struct cg_policy **p)
+{
+	char e[CG_ERR_MAX];
+
+	if (!strncmp(source, "builtin:", 8))
+		source += 8;
+	return cg_policy_load(source, p, e, sizeof(e));
+}
+
 /* Text of counter @ctr, from the policy if it can still be loaded. */
-static void rule_text(const struct cg_policy *p, uint16_t ctr, char *buf,
-		      size_t len)
+void format_rule_counter(const struct cg_policy *p, uint16_t ctr, char *buf,
+			 size_t len)
 {
 	size_t idx = 0;
 	int dir = 0, r;
@@ -312,7 +323,7 @@ void print_rule_hits(struct json *j, struct cg_guard *g, __u32 slot,
 
 		if (!hits[i] && !(dflt && p))
 			continue;
-		rule_text(p, i, txt, sizeof(txt));
+		format_rule_counter(p, i, txt, sizeof(txt));
 		if (j) {
 			jw_obj_start(j);
 			jw_ku64(j, "counter", i);
@@ -327,4 +338,25 @@ void print_rule_hits(struct json *j, struct cg_guard *g, __u32 slot,
 		jw_arr_end(j);
 	cg_policy_free(p);
 	free(hits);
+}
+
+static volatile pid_t fwd_pid;
+
+static void fwd(int sig)
+{
+	if (fwd_pid > 0)
+		kill(fwd_pid, sig);
+}
+
+int wait_forwarding(pid_t pid)
+{
+	int status = 0;
+
+	fwd_pid = pid;
+	signal(SIGINT, fwd);
+	signal(SIGTERM, fwd);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	fwd_pid = 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

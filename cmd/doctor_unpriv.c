@@ -19,6 +19,7 @@
 #include "cgguard.h"
 #include "../daemon/daemon.h"
 #include "../libcgguard/cgguard.h"
+#include "../sandbox/sandbox.h"
 
 #define PROBE_UID	65534
 
@@ -150,12 +151,33 @@ static int sock_ok(const struct unpriv *u)
 	return u->probed && (!u->sock_err || u->sock_err == -EACCES);
 }
 
+/* What `cgguard sandbox` can enforce here without privilege. */
+static const char *sandbox_meaning(const struct sb_kernel *k, char *buf,
+				   size_t len)
+{
+	if (k->landlock_abi >= SB_LL_NET_ABI)
+		snprintf(buf, len, "Landlock ABI %d: TCP connect/bind port "
+			 "rules; seccomp: %s", k->landlock_abi,
+			 k->seccomp ? "yes" : "NO");
+	else if (k->landlock_abi)
+		snprintf(buf, len, "Landlock ABI %d: no network rules (need %d);"
+			 " seccomp: %s", k->landlock_abi, SB_LL_NET_ABI,
+			 k->seccomp ? "yes" : "NO");
+	else
+		snprintf(buf, len, "Landlock unavailable (%s); seccomp: %s",
+			 strerror(-k->landlock_err), k->seccomp ? "yes" : "NO");
+	return buf;
+}
+
 void doctor_unpriv(struct json *j)
 {
 	struct unpriv u = {};
-	char buf[600];
+	struct sb_kernel k;
+	char buf[600], sb[200];
 
 	gather(&u);
+	sb_probe(&k);
+	sandbox_meaning(&k, sb, sizeof(sb));
 	if (!j) {
 		printf("unprivileged workloads\n");
 		printf("  %-4s  %-33s = %lld: %s\n", u.sysctl == 0 ? "WARN" : "OK",
@@ -166,6 +188,8 @@ void doctor_unpriv(struct json *j)
 		printf("  %-4s  %-33s %s: %s\n", sock_ok(&u) ? "OK" : "WARN",
 		       "unprivileged socket", u.socket,
 		       sock_meaning(&u, buf, sizeof(buf)));
+		printf("  %-4s  %-33s %s\n", k.landlock_abi >= SB_LL_NET_ABI &&
+		       k.seccomp ? "OK" : "WARN", "cgguard sandbox", sb);
 		return;
 	}
 	jw_key(j, "unprivileged");
@@ -182,5 +206,8 @@ void doctor_unpriv(struct json *j)
 	jw_kstr(j, "socket", u.socket);
 	jw_kbool(j, "socket_reachable", sock_ok(&u));
 	jw_kstr(j, "socket_detail", sock_meaning(&u, buf, sizeof(buf)));
+	jw_ku64(j, "landlock_abi", k.landlock_abi);
+	jw_kbool(j, "seccomp", k.seccomp);
+	jw_kstr(j, "sandbox_detail", sb);
 	jw_obj_end(j);
 }

@@ -8,22 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/wait.h>
 #include "cgguard.h"
 #include "../cgroup/cgroup.h"
 #include "../lib/args.h"
-
-static volatile pid_t child_pid;
-
-static void forward(int sig)
-{
-	if (child_pid > 0)
-		kill(child_pid, sig);
-}
 
 static void usage(void)
 {
@@ -105,6 +95,7 @@ int do_run(int argc, char **argv)
 	struct cg_cgroup cg;
 	char rel[256];
 	unsigned flags = 0;
+	pid_t child_pid;
 	int opt, err, status = 0, ret = 1;
 
 	while ((opt = getopt_long(argc, argv, "+p:n:f:jh", opts, NULL)) != -1) {
@@ -155,25 +146,20 @@ int do_run(int argc, char **argv)
 	/* Do not hold the state lock while CMD runs: others may attach. */
 	cg_guard_close(g);
 	g = NULL;
-	signal(SIGINT, forward);
-	signal(SIGTERM, forward);
 	child_pid = spawn(&cg, argv + optind);
 	if (child_pid < 0)
 		report(-errno, "run: fork");
 	else
-		while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR)
-			;
+		status = wait_forwarding(child_pid);
 	kill_rest(&cg);
 	if (open_guard(&g, CG_OPEN_CREATE)) {
 		cg_cgroup_remove(&cg);
 		goto out;
 	}
-	report_counters(g, &cg, p->name, WIFEXITED(status) ?
-			WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	report_counters(g, &cg, p->name, status);
 	cg_guard_detach(g, NULL, cg.id);
 	cg_cgroup_remove(&cg);
-	ret = child_pid < 0 ? 1 : WIFEXITED(status) ? WEXITSTATUS(status) :
-						     128 + WTERMSIG(status);
+	ret = child_pid < 0 ? 1 : status;
 out:
 	cg_guard_close(g);
 	cg_policy_free(p);

@@ -10,22 +10,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/wait.h>
 #include "cgguard.h"
 #include "../sandbox/sandbox.h"
 #include "../lib/ctlclient.h"
-
-static volatile pid_t child_pid;
-
-static void forward(int sig)
-{
-	if (child_pid > 0)
-		kill(child_pid, sig);
-}
 
 static void usage(void)
 {
@@ -188,10 +178,9 @@ static int become(const struct sb_plan *pl, const struct sb_kernel *k,
 static int run_delegated(const struct sb_plan *pl, const struct sb_kernel *k,
 			 struct sb_deleg *d, char **argv)
 {
+	pid_t child_pid;
 	int status = 0;
 
-	signal(SIGINT, forward);
-	signal(SIGTERM, forward);
 	child_pid = fork();
 	if (child_pid == 0) {
 		_exit(become(pl, k, d, argv));
@@ -199,15 +188,12 @@ static int run_delegated(const struct sb_plan *pl, const struct sb_kernel *k,
 	if (child_pid < 0)
 		report(-errno, "sandbox: fork");
 	else
-		while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR)
-			;
+		status = wait_forwarding(child_pid);
 	cg_clearerr();
 	if (sb_deleg_teardown(d))
 		fprintf(stderr, "%s sandbox: cleaning up %s: %s\n", prog_name,
 			d->cg.rel, cg_lasterr());
-	if (child_pid < 0)
-		return 1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return child_pid < 0 ? 1 : status;
 }
 
 /* The policy and, for a file, an fd to pass to the daemon (-1 for names):

@@ -7,8 +7,8 @@
  *     policy file, says `files: true`),
  *   - the cgroup lies inside the entry's `subtree`, and
  *   - the caller's uid owns the cgroup directory (it was delegated to it),
- *     checked on an fd opened once, beneath the cgroup2 mount, with no
- *     symlinks, and compared by cgroup id with what is attached.
+ *     checked on an fd opened once below the cgroup2 mount, with no
+ *     symlinks, through which the programs are then attached.
  * cgroup BPF runs the programs of every ancestor too, and a packet or
  * socket operation passes only if all of them allow it: a delegated
  * policy can add restrictions, never lift the operator's.  What the
@@ -28,9 +28,6 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
-#include <linux/magic.h>
-#include <linux/openat2.h>
 #include "daemon.h"
 #include "../cgroup/cgroup.h"
 #include "../lib/err.h"
@@ -98,63 +95,47 @@ static int in_subtree(const char *rel, const char *sub)
 }
 
 /*
- * Opens the caller's cgroup once (beneath the mount, no symlinks, no
- * other mounts) and checks on that fd that it is a cgroup v2 directory
- * the caller owns.  Returns the fd and its cgroup id.
+ * Opens the caller's cgroup once (cg_cgroup_open: walked below the mount
+ * without symlinks or "..", checked to be cgroup2, id from the fd) and
+ * checks on that fd that the caller owns it.  Returns the fd.
  */
-static int open_owned(const struct cgd *d, const struct cgd_caller *who,
-		      const char *rel, uint64_t *id, char *err, size_t errlen)
+static int open_owned(const struct cgd_caller *who, const char *rel,
+		      struct cg_cgroup *cg, char *err, size_t errlen)
 {
-	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-			   RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV };
-	struct { struct file_handle fh; uint64_t id; } h = {
-		.fh.handle_bytes = sizeof(uint64_t) };
-	struct statfs sfs;
 	struct stat st;
-	int mfd, fd, mnt_id, rc = 0;
+	int fd, rc = 0;
 
-	mfd = open(d->cg2, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (mfd < 0)
-		return errf(err, errlen, -errno, "%s: %s", d->cg2, strerror(errno));
-	fd = syscall(SYS_openat2, mfd, *rel ? rel : ".", &how, sizeof(how));
-	rc = fd < 0 ? -errno : 0;
-	close(mfd);
-	if (rc)
-		return errf(err, errlen, rc, "cgroup /%s: %s", rel, strerror(-rc));
-	if (fstat(fd, &st) || fstatfs(fd, &sfs))
+	cg_clearerr();
+	fd = cg_cgroup_open(rel, cg);
+	if (fd < 0)
+		return errf(err, errlen, fd, "cgroup /%s: %s", rel,
+			    *cg_lasterr() ? cg_lasterr() : strerror(-fd));
+	if (fstat(fd, &st))
 		rc = errf(err, errlen, -errno, "cgroup /%s: %s", rel,
 			  strerror(errno));
-	else if (sfs.f_type != CGROUP2_SUPER_MAGIC)
-		rc = errf(err, errlen, -EMEDIUMTYPE, "/%s is not a cgroup v2 "
-			  "directory", rel);
 	else if (st.st_uid != who->uid)
 		rc = errf(err, errlen, -EPERM, "cgroup /%s is owned by uid %u, "
 			  "not by you (uid %u): only a cgroup delegated to you "
 			  "(chown) can be guarded on your behalf", rel,
 			  (unsigned)st.st_uid, (unsigned)who->uid);
-	else if (name_to_handle_at(fd, "", &h.fh, &mnt_id, AT_EMPTY_PATH) ||
-		 h.fh.handle_bytes != sizeof(uint64_t))
-		rc = errf(err, errlen, -errno ? -errno : -EIO, "cgroup /%s: no "
-			  "cgroup id", rel);
 	if (rc) {
 		close(fd);
 		return rc;
 	}
-	memcpy(id, h.fh.f_handle, sizeof(*id));
 	return fd;
 }
 
 /* Everything both requests check: entry has a subtree, path inside it,
- * directory owned by the caller.  Fills @rel and @id. */
+ * directory owned by the caller.  Returns the cgroup's fd (@cg filled),
+ * @rel is the path for messages. */
 static int check_target(struct cgd *d, const struct cgd_caller *who,
-			json_object *req, char *rel, uint64_t *id, char *err,
-			size_t errlen)
+			json_object *req, char *rel, struct cg_cgroup *cg,
+			char *err, size_t errlen)
 {
 	const struct cg_unpriv_entry *e = who->entry;
 	const char *path = cgd_ureq_str(req, "cgroup", CG_PATH_MAX - 1, err,
 					errlen);
-	int fd, rc;
+	int rc;
 
 	if (!path)
 		return -EINVAL;
@@ -169,11 +150,7 @@ static int check_target(struct cgd *d, const struct cgd_caller *who,
 		return errf(err, errlen, -EACCES, "cgroup /%s is outside your "
 			    "delegated subtree /%s (%s line %d)", rel,
 			    e->subtree, d->config_path, e->line);
-	fd = open_owned(d, who, rel, id, err, errlen);
-	if (fd < 0)
-		return fd;
-	close(fd);
-	return 0;
+	return open_owned(who, rel, cg, err, errlen);
 }
 
 /* What the operator guarded (not marked delegated) is not ours to touch. */
@@ -288,18 +265,17 @@ int cgd_deleg_attach(struct cgd *d, const struct cgd_caller *who,
 		     json_object *req, struct json *out, int *fd_out,
 		     char *err, size_t errlen)
 {
-	char rel[CG_PATH_MAX], abs[PATH_MAX + CG_PATH_MAX];
+	char rel[CG_PATH_MAX];
 	const struct cg_policy *p = NULL;
 	struct cg_policy *owned = NULL;
 	struct cg_guard *g = NULL;
 	struct cg_cgroup cg;
 	unsigned flags = CG_ATTACH_DELEGATED;
-	uint64_t id;
-	int rc, guarded, degraded = 0;
+	int rc, cgfd, guarded, degraded = 0;
 
 	(void)fd_out;
-	rc = check_target(d, who, req, rel, &id, err, errlen);
-	if (!rc)
+	rc = cgfd = check_target(d, who, req, rel, &cg, err, errlen);
+	if (cgfd >= 0)
 		rc = fail_flag(req, &flags, err, errlen);
 	if (!rc)
 		rc = pick_policy(d, who, req, &p, &owned, err, errlen);
@@ -308,18 +284,12 @@ int cgd_deleg_attach(struct cgd *d, const struct cgd_caller *who,
 	cg_clearerr();
 	rc = cg_guard_open(&g, CG_OPEN_CREATE);
 	if (!rc)
-		rc = check_not_operators(g, id, rel, &guarded, err, errlen);
+		rc = check_not_operators(g, cg.id, rel, &guarded, err, errlen);
 	if (rc)
 		goto out;
-	/* cgroup v2 directories cannot be renamed; the id check catches a
-	 * directory removed and made again since it was checked. */
-	snprintf(abs, sizeof(abs), "%s/%s", d->cg2, rel);
-	if (cg_cgroup_resolve(abs, &cg) || cg.id != id) {
-		rc = errf(err, errlen, -ESTALE, "cgroup /%s changed while being "
-			  "checked", rel);
-		goto out;
-	}
-	rc = cg_guard_attach(g, abs, p, flags, &degraded);
+	/* Through the fd that was checked: what is guarded is what the
+	 * caller owns. */
+	rc = cg_guard_attach_fd(g, &cg, cgfd, p, flags, &degraded);
 	if (rc) {
 		errf(err, errlen, rc, "attach /%s: %s", rel, *cg_lasterr() ?
 		     cg_lasterr() : strerror(-rc));
@@ -329,13 +299,15 @@ int cgd_deleg_attach(struct cgd *d, const struct cgd_caller *who,
 		(unsigned)who->uid, (int)who->pid, rel, p->name,
 		guarded ? " (swap)" : "", degraded ? " (degraded)" : "");
 	jw_kstr(out, "cgroup", cg.rel);
-	jw_ku64(out, "id", id);
+	jw_ku64(out, "id", cg.id);
 	jw_kstr(out, "policy", p->name);
 	jw_kbool(out, "degraded", degraded);
 out:
 	if (rc && *err)
 		cgd_log(CGD_WARN, "delegated attach refused: uid %u pid %d: %s",
 			(unsigned)who->uid, (int)who->pid, err);
+	if (cgfd >= 0)
+		close(cgfd);
 	cg_guard_close(g);
 	cg_policy_free(owned);
 	return rc;
@@ -347,30 +319,32 @@ int cgd_deleg_detach(struct cgd *d, const struct cgd_caller *who,
 {
 	char rel[CG_PATH_MAX];
 	struct cg_guard *g = NULL;
-	uint64_t id;
-	int rc, guarded;
+	struct cg_cgroup cg;
+	int rc, cgfd, guarded;
 
 	(void)fd_out;
-	rc = check_target(d, who, req, rel, &id, err, errlen);
-	if (!rc)
+	rc = cgfd = check_target(d, who, req, rel, &cg, err, errlen);
+	if (cgfd >= 0)
 		rc = cg_guard_open(&g, CG_OPEN_CREATE);
 	if (!rc)
-		rc = check_not_operators(g, id, rel, &guarded, err, errlen);
+		rc = check_not_operators(g, cg.id, rel, &guarded, err, errlen);
 	if (!rc && !guarded)
 		rc = errf(err, errlen, -ENOENT, "cgroup /%s is not guarded", rel);
 	if (!rc) {
-		rc = cg_guard_detach(g, NULL, id);
+		rc = cg_guard_detach(g, NULL, cg.id);
 		if (rc)
 			errf(err, errlen, rc, "detach /%s: %s", rel, cg_lasterr());
 	}
 	if (!rc) {
 		cgd_log(CGD_INFO, "delegated detach: uid %u pid %d: /%s",
 			(unsigned)who->uid, (int)who->pid, rel);
-		jw_kstr(out, "cgroup", rel);
+		jw_kstr(out, "cgroup", cg.rel);
 	} else if (*err) {
 		cgd_log(CGD_WARN, "delegated detach refused: uid %u pid %d: %s",
 			(unsigned)who->uid, (int)who->pid, err);
 	}
+	if (cgfd >= 0)
+		close(cgfd);
 	cg_guard_close(g);
 	return rc;
 }

@@ -36,9 +36,8 @@ cleanup() {
 		"$CGG" detach --cgroup "$d" >/dev/null 2>&1
 		echo 1 > "$d/cgroup.kill" 2>/dev/null; rmdir "$d" 2>/dev/null
 	done
-	rm -rf "$T"
 }
-trap cleanup EXIT
+trap 'cleanup; rm -rf "$T"' EXIT
 cleanup
 
 # The test user: subordinate ids for rootless podman, an image of our own.

@@ -16,6 +16,8 @@ ip netns exec $NS_C sysctl -qw net.ipv4.tcp_fastopen=3
 ip netns exec $NS_S sysctl -qw net.ipv4.tcp_fastopen=3
 
 abi=$("$CGG" --json sandbox --delegate off -- true 2>&1 >/dev/null | jq -r .landlock_abi)
+expect_eq "doctor's Landlock ABI matches the sandbox's" \
+	"$("$CGG" doctor --json 2>/dev/null | jq -r .unprivileged.landlock_abi)" "$abi"
 [ "${abi:-0}" -ge 4 ] || skip "Landlock network rules need ABI 4, this kernel has ${abi:-none}"
 setpriv --reuid 65534 --regid 65534 --clear-groups unshare -rn true 2>/dev/null ||
 	skip "unprivileged user namespaces are disabled (needed to show seccomp at work)"
