@@ -12,11 +12,14 @@
  *   bench_prog rr-client ADDR PORT SECONDS
  *       TCP request/response (1 byte each way, TCP_NODELAY) for the veth
  *       benchmark: the client prints transactions/s and latency.
- *   bench_prog insitu CMD [ARGS...]
+ *   bench_prog insitu [--noop CGROUP] CMD [ARGS...]
  *       Runs CMD with BPF run-time statistics enabled (BPF_ENABLE_STATS,
  *       reverted when we exit) and prints how often the pinned cgguard
  *       programs ran meanwhile and their average ns per run: the cost in
  *       the real datapath, as a cross-check of the test-run numbers.
+ *       --noop also attaches an empty cgroup_skb egress program (r0 = 1)
+ *       to CGROUP for the run, so the same packets run both and the
+ *       difference is what cgguard adds over an empty program.
  *   bench_prog udp-sink ADDR PORT IDLE_MS
  *   bench_prog udp-flood ADDR PORT SECONDS SIZE
  *       64-byte UDP packet rate: the flood sends with sendmmsg for SECONDS,
@@ -27,6 +30,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -392,7 +396,7 @@ static int bench_one(int fam, uint32_t n, int repeat, int runs,
 	/* Under BPF_PROG_TEST_RUN the cgroup storage is zeroed, so the
 	 * program uses slot 0: put the policy there. */
 	t0 = now_ns();
-	if (cg_slot_write(lpm, 0, &c)) {
+	if (cg_slot_write(lpm, bpf_map__fd(skel->maps.cg_ports), 0, &c)) {
 		fprintf(stderr, "bench_prog: cg_slot_write: %s\n",
 			strerror(errno));
 		goto out_skel;
@@ -584,18 +588,45 @@ static int prog_info(int fd, struct bpf_prog_info *pi, char tag[17])
 	return 0;
 }
 
+/* An empty egress program on @cgpath, through a link that goes away
+ * with this process; its prog fd in *prog. */
+static int attach_noop(const char *cgpath, int *prog)
+{
+	int cg = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC), link;
+
+	*prog = cg >= 0 ? load_noop() : -1;
+	if (cg < 0 || *prog < 0) {
+		fprintf(stderr, "bench_prog: --noop %s: %s\n", cgpath,
+			strerror(errno));
+		return -1;
+	}
+	link = bpf_link_create(*prog, cg, BPF_CGROUP_INET_EGRESS, NULL);
+	if (link < 0)
+		fprintf(stderr, "bench_prog: attaching the noop program: %s\n",
+			strerror(errno));
+	close(cg);
+	return link;
+}
+
 static int do_insitu(int argc, char **argv)
 {
-	static const char *const dirs[2] = { "egress", "ingress" };
-	struct bpf_prog_info a[2], b[2];
+	static const char *const names[3] = { "egress", "ingress", "noop" };
+	struct bpf_prog_info a[3], b[3];
 	char tag[17], path[256];
-	int fd[2], sfd, i, st;
+	int fd[3] = { -1, -1, -1 }, sfd, i, st, link = -1;
 	pid_t pid;
 
+	if (argc > 2 && !strcmp(argv[0], "--noop")) {
+		link = attach_noop(argv[1], &fd[2]);
+		if (link < 0)
+			return 1;
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 1)
 		return 2;
 	for (i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), CG_PIN_ROOT "/prog/%s", dirs[i]);
+		snprintf(path, sizeof(path), CG_PIN_ROOT "/prog/%s", names[i]);
 		fd[i] = bpf_obj_get(path);
 		if (fd[i] < 0) {
 			fprintf(stderr, "bench_prog: %s: %s\n", path,
@@ -609,8 +640,9 @@ static int do_insitu(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
-	for (i = 0; i < 2; i++)
-		prog_info(fd[i], &a[i], tag);
+	for (i = 0; i < 3; i++)
+		if (fd[i] >= 0)
+			prog_info(fd[i], &a[i], tag);
 	pid = fork();
 	if (pid == 0) {
 		close(sfd);
@@ -619,17 +651,21 @@ static int do_insitu(int argc, char **argv)
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) < 0)
 		return 1;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		__u64 n, t;
 
+		if (fd[i] < 0)
+			continue;
 		prog_info(fd[i], &b[i], tag);
 		n = b[i].run_cnt - a[i].run_cnt;
 		t = b[i].run_time_ns - a[i].run_time_ns;
 		printf("insitu: prog=%s id=%u tag=%s runs=%llu ns_per_run=%.1f\n",
-		       dirs[i], b[i].id, tag, (unsigned long long)n,
+		       names[i], b[i].id, tag, (unsigned long long)n,
 		       n ? (double)t / n : 0.0);
 		close(fd[i]);
 	}
+	if (link >= 0)
+		close(link);
 	close(sfd);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
@@ -833,7 +869,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: bench_prog [prog] [--repeat N] [--runs N]\n"
 		"       bench_prog rr-server ADDR PORT\n"
 		"       bench_prog rr-client ADDR PORT SECONDS\n"
-		"       bench_prog insitu CMD [ARGS...]\n"
+		"       bench_prog insitu [--noop CGROUP] CMD [ARGS...]\n"
 		"       bench_prog udp-sink ADDR PORT IDLE_MS\n"
 		"       bench_prog udp-flood ADDR PORT SECONDS SIZE\n");
 	return 2;

@@ -4,11 +4,16 @@
 # `make bench`: prints cgguard's benchmark tables (see bench/README.md).
 #   1. program cost under BPF_PROG_TEST_RUN  (.output/bench/bench_prog)
 #   2. veth between two namespaces: none vs cgguard vs nftables (veth.sh)
+#   3. established connections: cg_egress vs an empty program in the real
+#      datapath, 1k and 100k rules, IPv4 and IPv6 (established.sh)
+#   4. the BPF and the nft backend side by side, 1k and 100k CIDRs:
+#      packets/s, TCP_RR, apply time (backends.sh)
 # Builds nothing: `make bench` has built ./cgguard and bench_prog.
 # Numbers are reported, never asserted.
 #
 # Environment: REPEAT (1000000) and RUNS (5) for part 1; ROUNDS, TCP_SECS,
-# UDP_SECS, RR_SECS for part 2 (see veth.sh); PART=1 or PART=2 runs one.
+# UDP_SECS, RR_SECS for part 2 (see veth.sh); SIZES, APPLY_RUNS for part 4
+# (see backends.sh); PART=1, 2, 3 or 4 runs one.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -32,6 +37,14 @@ if [ "$PART" = all ] || [ "$PART" = 1 ]; then
 fi
 if [ "$PART" = all ] || [ "$PART" = 2 ]; then
 	./bench/veth.sh || rc=1
+	echo
+fi
+if [ "$PART" = all ] || [ "$PART" = 3 ]; then
+	./bench/established.sh || rc=1
+	echo
+fi
+if [ "$PART" = all ] || [ "$PART" = 4 ]; then
+	./bench/backends.sh || rc=1
 	echo
 fi
 echo "bench: done in $(( $(date +%s) - start )) s"

@@ -99,7 +99,30 @@ static void storage_key(__u64 cgid, int hook, struct bpf_cgroup_storage_key *k)
 	k->attach_type = cg_hooks[hook].attach_type;
 }
 
-static int bind_slot(struct cg_guard *g, __u64 cgid, int hook, __u32 slot)
+/*
+ * A binding generation no attachment has had: sockets tag their cached
+ * verdicts with it, so a new one makes every connection of the cgroup be
+ * judged again, and a verdict cached under another attachment (a nested
+ * guarded cgroup, or this cgroup before a detach) can never be mistaken
+ * for this one's.  Writers hold the pin root's exclusive lock.
+ */
+static int next_gen(struct cg_guard *g, __u32 *gen)
+{
+	struct cg_info info;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(g->map_fd[CG_MAP_INFO], &zero, &info))
+		return bpf_err(-errno, "reading cg_info");
+	if (!++info.last_gen)	/* 0 means "empty" in a socket's cache */
+		info.last_gen = 1;
+	if (bpf_map_update_elem(g->map_fd[CG_MAP_INFO], &zero, &info, BPF_ANY))
+		return bpf_err(-errno, "writing cg_info");
+	*gen = info.last_gen;
+	return 0;
+}
+
+static int bind_slot(struct cg_guard *g, __u64 cgid, int hook, __u32 slot,
+		     __u32 gen)
 {
 	struct bpf_cgroup_storage_key k;
 	struct cg_binding b = {};
@@ -108,7 +131,8 @@ static int bind_slot(struct cg_guard *g, __u64 cgid, int hook, __u32 slot)
 	if (bpf_map_lookup_elem(g->map_fd[CG_MAP_BINDING], &k, &b))
 		return bpf_err(-errno, "reading the cgroup binding");
 	b.slot = slot;
-	b.gen++;
+	b.gen = gen;
+	b.cgid = cgid;
 	/* Replaces the whole value at once: programs see old or new slot. */
 	if (bpf_map_update_elem(g->map_fd[CG_MAP_BINDING], &k, &b, BPF_ANY))
 		return bpf_err(-errno, "binding the cgroup to its policy");
@@ -134,16 +158,20 @@ static int attach_links(struct cg_guard *g, const struct cg_cgroup *cg,
 			int cgfd, __u32 slot)
 {
 	int created[CG_HOOK_MAX] = {}, h, err = 0;
+	__u32 gen = 0;
 
 	/* Global LSM hooks are attached once at load, not per cgroup; they
 	 * find the cgroup's slot in cg_cgroups (written by record()). */
 	for (h = 0; h < CG_HOOK_MAX && !err; h++)
 		if (g->prog_fd[h] >= 0 && !cg_hooks[h].global)
 			err = ensure_link(g, cgfd, cg->id, h, &created[h]);
-	/* Bind only once every link exists: all layers switch together. */
+	/* Bind only once every link exists: all layers switch together,
+	 * under one new generation. */
+	if (!err)
+		err = next_gen(g, &gen);
 	for (h = 0; h < CG_HOOK_MAX && !err; h++)
 		if (g->prog_fd[h] >= 0 && !cg_hooks[h].global)
-			err = bind_slot(g, cg->id, h, slot);
+			err = bind_slot(g, cg->id, h, slot, gen);
 	if (err)
 		for (h = 0; h < CG_HOOK_MAX; h++)
 			if (created[h])
@@ -159,37 +187,34 @@ static void drop_links(struct cg_guard *g, __u64 cgid)
 		drop_link(g, cgid, h);
 }
 
-/* Refuses, or allows degraded, a policy needing layers we lack. */
+/* Refuses, or allows degraded, a policy needing layers we lack (policy/validate.c). */
 static int check_layers(struct cg_guard *g, const struct cg_policy *p,
 			unsigned flags, int *degraded)
 {
 	struct cg_info info = {};
+	char perr[CG_ERR_MAX];
 	__u32 zero = 0;
+	int err = cg_policy_layers_check(p, cg_guard_has_lsm(g), flags & CG_ATTACH_FAIL_OPEN,
+					 degraded, perr, sizeof(perr));
 
-	unsigned wants = cg_policy_wants(p);
-
-	*degraded = 0;
-	if (!(wants & CG_WANT_LSM) || cg_guard_has_lsm(g))
-		return 0;
-	bpf_map_lookup_elem(g->map_fd[CG_MAP_INFO], &zero, &info);
-	if ((wants & CG_NEED_LSM) && !(flags & CG_ATTACH_FAIL_OPEN))
-		return cg_seterr(-EOPNOTSUPP, "policy '%s' needs the BPF LSM "
-			"layer (sockets.families beyond inet/inet6, or "
-			"on_violation: kill), which this kernel refused: %s "
-			"(`cgguard doctor` says why); refusing: fail mode "
-			"closed (use fail open to apply the rest)", p->name,
-			info.lsm_err ? strerror(-info.lsm_err) : "not loaded");
-	*degraded = 1;
-	info.degraded++;
-	bpf_map_update_elem(g->map_fd[CG_MAP_INFO], &zero, &info, BPF_ANY);
+	if (err || *degraded)
+		bpf_map_lookup_elem(g->map_fd[CG_MAP_INFO], &zero, &info);
+	if (err)
+		return cg_seterr(err, "%s; the kernel said: %s", perr,
+				 info.lsm_err ? strerror(-info.lsm_err) : "not loaded");
+	if (*degraded) {
+		info.degraded++;
+		bpf_map_update_elem(g->map_fd[CG_MAP_INFO], &zero, &info, BPF_ANY);
+	}
 	return 0;
 }
 
+/* What `policy check` runs too (policy/validate.c). */
 static int compile_all(const struct cg_policy *p, struct cg_compiled *c,
 		       struct cg_sockcfg *sc)
 {
 	char perr[CG_ERR_MAX];
-	int err = cg_policy_compile_all(p, c, sc, perr, sizeof(perr));
+	int err = cg_policy_prepare(p, c, sc, perr, sizeof(perr));
 
 	if (err)
 		return cg_seterr(err, "%s", err == -EINVAL ? perr :
@@ -269,6 +294,8 @@ static int attach_cg(struct cg_guard *g, const struct cg_cgroup *cgp,
 		if (had_old)
 			slot_ref(g, old.slot, -1);
 	}
+	if (had_old && old.slot != slot)
+		cg_cgrule_forget(g, cg.id, old.slot);
 	if (had_old && old.slot != slot)
 		CG_USDT(policy_swap, cg.rel, cg.id, old.slot, slot, p->name);
 	if (degraded)
@@ -356,6 +383,7 @@ int cg_guard_detach(struct cg_guard *g, const char *cgpath, __u64 cgid)
 		slot_ref(g, cm.slot, -1);
 	}
 	bpf_map_delete_elem(g->map_fd[CG_MAP_LSM_COUNTS], &cgid);
+	cg_events_forget(g, cgid, had_meta ? cm.slot : CG_SLOT_UNBOUND);
 	CG_USDT(detach, had_meta ? cm.path : "", cgid);
 	return 0;
 }

@@ -13,7 +13,7 @@
 #include <linux/types.h>
 #endif
 
-#define CG_ABI_VERSION		4
+#define CG_ABI_VERSION		5
 
 /* cgroup_skb return values. */
 #define CG_SKB_DROP		0
@@ -146,6 +146,7 @@ struct cg_port_val {
 struct cg_binding {
 	__u32 slot;		/* 0 until user space binds the cgroup */
 	__u32 gen;		/* changes on every bind or policy swap */
+	__u64 cgid;		/* the attached cgroup (events, rule hits) */
 };
 
 /*
@@ -308,5 +309,7 @@ struct cg_sf_key {
 	__u32 uid;
 	char policy[CG_SF_NAME_MAX];
 };
+
+#include "events_abi.h"
 
 #endif

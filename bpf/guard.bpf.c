@@ -8,6 +8,13 @@
  * the storage of the cgroup it is attached to, not of the socket's cgroup,
  * so processes in nested child cgroups get their guarded ancestor's policy
  * with a single lookup and no ancestor walk.
+ *
+ * Connections, not packets (README "Semantics"): a connection is judged
+ * once, by the rules of the direction it was opened in, and the verdict is
+ * kept with its socket (cg_sk) under the attachment's binding generation.
+ * A packet of a known connection then costs one socket-storage lookup and
+ * the counters, both ways; a swap changes the generation, so every
+ * connection is judged again on its next packet.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -31,7 +38,9 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #include "maps.bpf.h"
+#include "events.bpf.h"
 #include "verdict.bpf.h"
+#include "conn.bpf.h"
 
 #define MAX_DIRECT_OFF	512	/* bounds the verifier's view of offsets */
 
@@ -53,17 +62,23 @@ static __always_inline int read_pkt(struct __sk_buff *skb, __u32 off,
 	return bpf_skb_load_bytes(skb, off, to, len);
 }
 
-/* Reads the destination port of a TCP/UDP header at @off. */
-static __always_inline int load_dport(struct __sk_buff *skb, __u32 off,
-				      struct pkt *p)
+/* Reads the ports of a TCP/UDP header at @off: the peer's and ours. */
+static __always_inline int load_ports(struct __sk_buff *skb, __u32 off,
+				      int dir, struct pkt *p)
 {
-	__be16 ports[2];
+	__be16 ports[2];	/* source, destination */
 
 	if (p->proto != CG_P_TCP && p->proto != CG_P_UDP)
 		return 0;
 	if (read_pkt(skb, off, ports, sizeof(ports)))
 		return -1;
-	p->port = bpf_ntohs(ports[1]);
+	if (dir == CG_DIR_EGRESS_V) {
+		p->peer_port = bpf_ntohs(ports[1]);
+		p->local_port = bpf_ntohs(ports[0]);
+	} else {
+		p->peer_port = bpf_ntohs(ports[0]);
+		p->local_port = bpf_ntohs(ports[1]);
+	}
 	return 0;
 }
 
@@ -80,7 +95,7 @@ static __always_inline int parse_v4(struct __sk_buff *skb, int dir,
 	frag = bpf_ntohs(ip.frag_off);
 	if (frag & IP_OFFMASK)
 		return 0;	/* non-first fragment: no L4 header */
-	if (load_dport(skb, ip.ihl * 4, p))
+	if (load_ports(skb, ip.ihl * 4, dir, p))
 		return 0;
 	p->parsed = 1;
 	return 0;
@@ -137,39 +152,179 @@ static __always_inline int parse_v6(struct __sk_buff *skb, int dir,
 	if (is_exthdr(nh))
 		return 0;	/* too many extension headers: unparsed */
 	p->proto = v6_proto(nh);
-	if (load_dport(skb, off, p))
+	if (load_ports(skb, off, dir, p))
 		return 0;
 	p->parsed = 1;
 	return 0;
 }
 
-static __always_inline int guard_skb(struct __sk_buff *skb, int dir)
+/* Counts a packet of direction @dir under @action and says what to do
+ * with it. */
+static __always_inline int account(struct __sk_buff *skb, int dir, __u32 slot,
+				   __u8 action, int audit, __u16 rule,
+				   int unparsed)
 {
-	__u32 slot = bound_slot();
 	__u32 segs = skb->gso_segs ? skb->gso_segs : 1;
+	int res = result_of(action, audit);
+
+	count_storage(res, segs, skb->len, unparsed);
+	count_rule(slot, rule, segs);
+	if (res != CG_RES_PASS)
+		cg_ev_skb(skb, dir, slot, rule, res);
+	return res == CG_RES_DROP ? CG_SKB_DROP : CG_SKB_PASS;
+}
+
+/*
+ * Fills @p from the IP header; 0 if not IP (not ours to judge).  A global
+ * function: the verifier checks it once on its own, instead of once per
+ * path through the socket logic around it (which exceeds its budget).
+ */
+__noinline int parse(struct __sk_buff *skb, int dir, struct pkt *p)
+{
+	if (!skb || !p)
+		return 0;
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		if (parse_v4(skb, dir, p)) {
+			p->key.family = CG_FAM_V4;
+			p->key.prefixlen = CG_LPM_HDR_BITS; /* family /0 entry */
+		}
+		return 1;
+	}
+	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		if (parse_v6(skb, dir, p)) {
+			p->key.family = CG_FAM_V6;
+			p->key.prefixlen = CG_LPM_HDR_BITS;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* 1 if a TCP listener owns the local port of @sk: then @sk, a socket
+ * cgguard never saw opened (it predates the attach), was accepted. */
+static __always_inline int has_listener(struct __sk_buff *skb,
+					struct bpf_sock *sk)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *l;
+	int found;
+
+	/* sport 0 matches no established socket, so only a listener can */
+	if (sk->family == AF_INET) {
+		t.ipv4.saddr = sk->dst_ip4;
+		t.ipv4.daddr = sk->src_ip4;
+		t.ipv4.dport = bpf_htons(sk->src_port);
+		l = bpf_sk_lookup_tcp(skb, &t, sizeof(t.ipv4),
+				      BPF_F_CURRENT_NETNS, 0);
+	} else {
+		t.ipv6.saddr[0] = sk->dst_ip6[0];
+		t.ipv6.saddr[1] = sk->dst_ip6[1];
+		t.ipv6.saddr[2] = sk->dst_ip6[2];
+		t.ipv6.saddr[3] = sk->dst_ip6[3];
+		t.ipv6.daddr[0] = sk->src_ip6[0];
+		t.ipv6.daddr[1] = sk->src_ip6[1];
+		t.ipv6.daddr[2] = sk->src_ip6[2];
+		t.ipv6.daddr[3] = sk->src_ip6[3];
+		t.ipv6.dport = bpf_htons(sk->src_port);
+		l = bpf_sk_lookup_tcp(skb, &t, sizeof(t.ipv6),
+				      BPF_F_CURRENT_NETNS, 0);
+	}
+	if (!l)
+		return 0;
+	found = l->state == SK_LISTEN;
+	bpf_sk_release(l);
+	return found;
+}
+
+/* Which rules judge a connection: the direction it was opened in. */
+static __always_inline int conn_dir(struct __sk_buff *skb, struct bpf_sock *sk,
+				    struct cg_sk *st)
+{
+	int role;
+
+	if (sk->protocol == CG_P_UDP)	/* connected by connect(): outbound */
+		return CG_DIR_EGRESS_V;
+	role = st ? st->role : CG_SKR_UNKNOWN;
+	if (role == CG_SKR_UNKNOWN)
+		role = has_listener(skb, sk) ? CG_SKR_INBOUND : CG_SKR_OUTBOUND;
+	else if (role == CG_SKR_LISTENER)	/* copied from its listener */
+		role = CG_SKR_INBOUND;
+	if (st)
+		st->role = role;
+	return role == CG_SKR_INBOUND ? CG_DIR_INGRESS_V : CG_DIR_EGRESS_V;
+}
+
+/*
+ * A packet without a cached verdict: the first of a connection after the
+ * attach or a swap, a listener's, an unconnected UDP socket's, or one
+ * without a socket.  Judged by the rules of the direction the connection
+ * was opened in, and the verdict cached where there is a connection.
+ */
+static __always_inline int judge_skb(struct __sk_buff *skb,
+				     struct bpf_sock *sk, int dir, __u32 slot,
+				     __u32 gen)
+{
+	int kind = sk ? sk_kind(sk) : SKK_PACKET, rdir = dir, i;
+	struct cg_sk *st = NULL;
+	struct cg_sk_peer *e;
 	struct verdict vd;
 	struct pkt p = {};
-	int res;
+	__u64 now = 0;
 
-	/* Not IP (cannot happen on inet sockets today): not ours to judge. */
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		if (parse_v4(skb, dir, &p)) {
-			p.key.family = CG_FAM_V4;
-			p.key.prefixlen = CG_LPM_HDR_BITS; /* family /0 entry */
+	if (!parse(skb, dir, &p))
+		return CG_SKB_PASS;	/* not IP: not ours to judge */
+	if (kind != SKK_PACKET)
+		st = bpf_sk_storage_get(&cg_sk, sk, 0,
+					BPF_SK_STORAGE_GET_F_CREATE);
+	if (kind == SKK_LISTEN) {
+		/* SYN in, SYN-ACK out (request socks show as their
+		 * listener), handshake ACK in: an inbound connection. */
+		rdir = CG_DIR_INGRESS_V;
+		if (st && st->role != CG_SKR_LISTENER)
+			st->role = CG_SKR_LISTENER;	/* children copy it */
+	} else if (kind == SKK_CONN) {
+		rdir = conn_dir(skb, sk, st);
+	} else if (kind == SKK_PEERS && st && p.parsed) {
+		now = bpf_ktime_get_coarse_ns();
+		i = peer_find(st, &p, gen, now);
+		if (i >= 0) {	/* a datagram of a recent exchange */
+			e = &st->peer[i & (CG_SK_PEERS - 1)];
+			e->seen_ns = now;
+			return account(skb, dir, slot, e->action,
+				       e->flags & CG_SKF_AUDIT, e->rule, 0);
 		}
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		if (parse_v6(skb, dir, &p)) {
-			p.key.family = CG_FAM_V6;
-			p.key.prefixlen = CG_LPM_HDR_BITS;
-		}
-	} else {
-		return CG_SKB_PASS;
 	}
-	decide(slot, dir, &p, &vd);
-	res = result_of(vd.action, vd.flags & CG_F_AUDIT);
-	count_storage(res, segs, skb->len, !p.parsed);
-	count_rule(slot, vd.rule, segs);
-	return res == CG_RES_DROP ? CG_SKB_DROP : CG_SKB_PASS;
+	p.port = rdir == CG_DIR_EGRESS_V ? p.peer_port : p.local_port;
+	decide(slot, rdir, &p, &vd);
+	/* A verdict from a partial header is not the connection's. */
+	if (st && p.parsed && kind == SKK_CONN)
+		sk_store(st, gen, slot, &vd, rdir);
+	else if (st && p.parsed && kind == SKK_PEERS &&
+		 result_of(vd.action, vd.flags & CG_F_AUDIT) != CG_RES_DROP)
+		peer_add(st, &p, gen, slot, &vd, rdir, now);
+	return account(skb, dir, slot, vd.action, vd.flags & CG_F_AUDIT,
+		       vd.rule, !p.parsed);
+}
+
+static __always_inline int guard_skb(struct __sk_buff *skb, int dir)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct cg_sk_verdict *v;
+	struct cg_sk *st;
+	__u32 slot, gen;
+
+	binding(&slot, &gen);
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	/* A known connection's packet, either way: one storage lookup. */
+	if (sk && sk_kind(sk) == SKK_CONN) {
+		st = bpf_sk_storage_get(&cg_sk, sk, 0, 0);
+		v = st ? sk_verdict(st, gen) : NULL;
+		if (v)
+			return account(skb, dir, slot, v->action,
+				       v->flags & CG_SKF_AUDIT, v->rule, 0);
+	}
+	return judge_skb(skb, sk, dir, slot, gen);
 }
 
 SEC("cgroup_skb/egress")
@@ -186,15 +341,23 @@ int cg_ingress(struct __sk_buff *skb)
 
 /* ---- socket layer ------------------------------------------------------ */
 
-/* connect()/sendmsg(): judged by the egress rules, EPERM at the syscall. */
-static __always_inline int guard_addr(struct bpf_sock_addr *ctx, int v6)
+/* connect()/sendmsg(): judged by the egress rules, EPERM at the syscall.
+ * connect() opens an outbound connection: its verdict is cached for the
+ * packet layer.  An unconnected send to a peer of a recent exchange (a
+ * reply to a datagram that came in) passes as part of that exchange;
+ * a new peer is judged and, let through, remembered. */
+static __always_inline int guard_addr(struct bpf_sock_addr *ctx, int v6,
+				      int is_connect)
 {
-	__u32 slot = bound_slot();
+	struct cg_sk *st = NULL;
+	struct cg_sk_peer *e;
 	struct verdict vd;
 	struct pkt p = { .parsed = 1 };
-	__u32 ip6[4];
-	int res;
+	__u32 slot, gen, ip6[4];
+	__u64 now = 0;
+	int res, i;
 
+	binding(&slot, &gen);
 	if (v6) {
 		ip6[0] = ctx->user_ip6[0];
 		ip6[1] = ctx->user_ip6[1];
@@ -205,36 +368,62 @@ static __always_inline int guard_addr(struct bpf_sock_addr *ctx, int v6)
 		set_v4(&p, ctx->user_ip4);
 	}
 	p.proto = ctx->protocol == CG_P_ICMPV6 ? CG_P_ICMP : ctx->protocol;
-	p.port = bpf_ntohs((__u16)ctx->user_port);
+	p.port = p.peer_port = bpf_ntohs((__u16)ctx->user_port);
+	if (ctx->sk && gen)
+		st = bpf_sk_storage_get(&cg_sk, ctx->sk, 0,
+					BPF_SK_STORAGE_GET_F_CREATE);
+	if (st && !is_connect) {
+		now = bpf_ktime_get_coarse_ns();
+		i = peer_find(st, &p, gen, now);
+		if (i >= 0) {
+			e = &st->peer[i & (CG_SK_PEERS - 1)];
+			e->seen_ns = now;
+			vd.action = e->action;
+			vd.rule = e->rule;
+			vd.flags = e->flags & CG_SKF_AUDIT ? CG_F_AUDIT : 0;
+			goto count;
+		}
+	}
 	decide(slot, CG_DIR_EGRESS_V, &p, &vd);
+	if (st && is_connect) {
+		st->role = CG_SKR_OUTBOUND;
+		sk_store(st, gen, slot, &vd, CG_DIR_EGRESS_V);
+	} else if (st && result_of(vd.action, vd.flags & CG_F_AUDIT) !=
+		   CG_RES_DROP) {
+		peer_add(st, &p, gen, slot, &vd, CG_DIR_EGRESS_V, now);
+	}
+count:
 	res = result_of(vd.action, vd.flags & CG_F_AUDIT);
 	count_storage(res, 1, 0, 0);
 	count_rule(slot, vd.rule, 1);
+	if (res != CG_RES_PASS)
+		cg_ev_addr(ctx, is_connect ? CG_EVL_CONNECT : CG_EVL_SENDMSG,
+			   slot, &p.key, p.port, vd.rule, res);
 	return res == CG_RES_DROP ? CG_SOCK_DENY : CG_SOCK_ALLOW;
 }
 
 SEC("cgroup/connect4")
 int cg_connect4(struct bpf_sock_addr *ctx)
 {
-	return guard_addr(ctx, 0);
+	return guard_addr(ctx, 0, 1);
 }
 
 SEC("cgroup/connect6")
 int cg_connect6(struct bpf_sock_addr *ctx)
 {
-	return guard_addr(ctx, 1);
+	return guard_addr(ctx, 1, 1);
 }
 
 SEC("cgroup/sendmsg4")
 int cg_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return guard_addr(ctx, 0);
+	return guard_addr(ctx, 0, 0);
 }
 
 SEC("cgroup/sendmsg6")
 int cg_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	return guard_addr(ctx, 1);
+	return guard_addr(ctx, 1, 0);
 }
 
 /* Slot 0 and a missing entry both read as all-zero: allow.  That is
@@ -252,33 +441,43 @@ static __always_inline int sock_verdict(__u8 action, const struct cg_sockcfg *c)
 	return res == CG_RES_DROP ? CG_SOCK_DENY : CG_SOCK_ALLOW;
 }
 
-static __always_inline int guard_bind(struct bpf_sock_addr *ctx)
+static __always_inline int guard_bind(struct bpf_sock_addr *ctx, int v6)
 {
-	const struct cg_sockcfg *c = sockcfg(bound_slot());
+	__u32 slot = bound_slot();
+	const struct cg_sockcfg *c = sockcfg(slot);
+	__u8 act;
 
 	if (!c)
 		return CG_SOCK_ALLOW;
-	return sock_verdict(judge_bind(c, bpf_ntohs((__u16)ctx->user_port)), c);
+	act = judge_bind(c, bpf_ntohs((__u16)ctx->user_port));
+	if (act != CG_ACT_ALLOW_V)
+		cg_ev_bind(ctx, v6, slot, result_of(act, c->flags & CG_SF_AUDIT));
+	return sock_verdict(act, c);
 }
 
 SEC("cgroup/bind4")
 int cg_bind4(struct bpf_sock_addr *ctx)
 {
-	return guard_bind(ctx);
+	return guard_bind(ctx, 0);
 }
 
 SEC("cgroup/bind6")
 int cg_bind6(struct bpf_sock_addr *ctx)
 {
-	return guard_bind(ctx);
+	return guard_bind(ctx, 1);
 }
 
 SEC("cgroup/sock_create")
 int cg_sock_create(struct bpf_sock *sk)
 {
-	const struct cg_sockcfg *c = sockcfg(bound_slot());
+	__u32 slot = bound_slot();
+	const struct cg_sockcfg *c = sockcfg(slot);
+	__u8 act;
 
 	if (!c)
 		return CG_SOCK_ALLOW;
-	return sock_verdict(judge_create(c, sk->family, sk->type), c);
+	act = judge_create(c, sk->family, sk->type);
+	if (act != CG_ACT_ALLOW_V)
+		cg_ev_create(sk, slot, result_of(act, c->flags & CG_SF_AUDIT));
+	return sock_verdict(act, c);
 }

@@ -65,6 +65,10 @@ const char *const cg_map_names[CG_MAP_MAX] = {
 	[CG_MAP_LSM_COUNTS] = "cg_lsm_counts",
 	[CG_MAP_PORTS] = "cg_ports",
 	[CG_MAP_SK] = "cg_sk",	/* read by `cgguard sockets` via sock_diag */
+	[CG_MAP_EVENTS] = "cg_events",
+	[CG_MAP_EVCFG] = "cg_evcfg",
+	[CG_MAP_EVSTATE] = "cg_evstate",
+	[CG_MAP_CGRULE_HITS] = "cg_cgrule_hits",
 };
 
 int bpf_err(int err, const char *what)
@@ -467,6 +471,12 @@ fail:
 	return err;
 }
 
+void cg_guard_unlock(struct cg_guard *g)
+{
+	if (g->lock_fd >= 0)
+		flock(g->lock_fd, LOCK_UN);
+}
+
 void cg_guard_close(struct cg_guard *g)
 {
 	if (!g)
@@ -478,87 +488,174 @@ void cg_guard_close(struct cg_guard *g)
 
 /* ---- slots -------------------------------------------------------------- */
 
-int cg_slot_clear(int lpm_fd, __u16 slot)
+/* Collects the keys of @fd that belong to @slot, then deletes them. */
+static int clear_keys(int fd, size_t ksz, int (*mine)(const void *k, __u16 slot),
+		      __u16 slot)
 {
-	struct cg_lpm_key k, next, *keys = NULL;
+	char k[64], next[64];
+	char *keys = NULL;
 	size_t n = 0, cap = 0, i;
 	void *prev = NULL;
 	int err = 0;
 
-	while (!bpf_map_get_next_key(lpm_fd, prev, &next)) {
-		if (next.slot == slot) {
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		if (mine(next, slot)) {
 			if (n == cap) {
 				void *t = realloc(keys, (cap = cap ? 2 * cap : 64) *
-						  sizeof(*keys));
+						  ksz);
 				if (!t) {
 					free(keys);
 					return -ENOMEM;
 				}
 				keys = t;
 			}
-			keys[n++] = next;
+			memcpy(keys + n++ * ksz, next, ksz);
 		}
-		k = next;
-		prev = &k;
+		memcpy(k, next, ksz);
+		prev = k;
 	}
 	for (i = 0; i < n; i++)
-		if (bpf_map_delete_elem(lpm_fd, &keys[i]) && errno != ENOENT)
+		if (bpf_map_delete_elem(fd, keys + i * ksz) && errno != ENOENT)
 			err = -errno;
 	free(keys);
 	return err;
 }
 
-#define SLOT_BATCH	4096
-
-/* Writes entries [from, from+n) in one BPF_MAP_UPDATE_BATCH; 1 if the
- * kernel has no batch updates for LPM tries (then the caller goes on one
- * by one), 0 or -errno otherwise. */
-static int write_batch(int lpm_fd, __u16 slot, const struct cg_compiled *c,
-		       size_t from, __u32 n, struct cg_lpm_key *keys,
-		       struct cg_lpm_val *vals)
+static int lpm_mine(const void *k, __u16 slot)
 {
-	__u32 i, count = n;
-
-	for (i = 0; i < n; i++) {
-		keys[i] = c->e[from + i].key;
-		keys[i].slot = slot;
-		vals[i] = c->e[from + i].val;
-	}
-	if (!bpf_map_update_batch(lpm_fd, keys, vals, &count, NULL))
-		return 0;
-	if ((errno == EINVAL || errno == ENOTSUP || errno == 524) && !count)
-		return 1;	/* 524: ENOTSUPP, kernel-internal */
-	return -errno;
+	return ((const struct cg_lpm_key *)k)->slot == slot;
 }
 
-int cg_slot_write(int lpm_fd, __u16 slot, const struct cg_compiled *c)
+static int port_mine(const void *k, __u16 slot)
 {
-	struct cg_lpm_key *keys = malloc(SLOT_BATCH * sizeof(*keys));
-	struct cg_lpm_val *vals = malloc(SLOT_BATCH * sizeof(*vals));
+	return ((const struct cg_port_key *)k)->table >> CG_TABLE_SLOT_SHIFT ==
+	       slot;
+}
+
+int cg_slot_clear(int lpm_fd, int ports_fd, __u16 slot)
+{
+	/* Entries first: nothing may point at a port table that is gone. */
+	int err = clear_keys(lpm_fd, sizeof(struct cg_lpm_key), lpm_mine, slot);
+	int err2 = ports_fd >= 0 ? clear_keys(ports_fd,
+		sizeof(struct cg_port_key), port_mine, slot) : 0;
+
+	return err ? err : err2;
+}
+
+#define SLOT_BATCH	4096
+
+/* Writes @n keys/values: BPF_MAP_UPDATE_BATCH, 4096 a call (100k entries
+ * in ~25 syscalls), one by one where the kernel has no batch updates for
+ * the map type. */
+static int update_batched(int fd, const void *keys, const void *vals,
+			  size_t n, size_t ksz, size_t vsz)
+{
+	const char *k = keys, *v = vals;
 	size_t i = 0;
-	int err = keys && vals ? 0 : -ENOMEM, batch = 1;
+	int batch = 1;
 
-	/* Batches of 4096: 100k entries in ~25 syscalls instead of 100k. */
-	while (!err && batch && i < c->n) {
-		__u32 n = c->n - i < SLOT_BATCH ? c->n - i : SLOT_BATCH;
+	while (batch && i < n) {
+		__u32 cnt = n - i < SLOT_BATCH ? n - i : SLOT_BATCH, want = cnt;
 
-		err = write_batch(lpm_fd, slot, c, i, n, keys, vals);
-		if (err == 1)
-			err = batch = 0;
-		else if (!err)
-			i += n;
+		if (!bpf_map_update_batch(fd, k + i * ksz, v + i * vsz, &cnt,
+					  NULL)) {
+			i += want;
+			continue;
+		}
+		/* 524: ENOTSUPP, kernel-internal */
+		if ((errno == EINVAL || errno == ENOTSUP || errno == 524) && !cnt)
+			batch = 0;
+		else
+			return -errno;
 	}
-	for (; !err && i < c->n; i++) {
-		struct cg_lpm_key k = c->e[i].key;
+	for (; i < n; i++)
+		if (bpf_map_update_elem(fd, k + i * ksz, v + i * vsz, BPF_ANY))
+			return -errno;
+	return 0;
+}
 
-		k.slot = slot;
-		if (bpf_map_update_elem(lpm_fd, &k, &c->e[i].val, BPF_ANY))
-			err = -errno;
+/* A segment's prefixes of the 16-bit port space. */
+static size_t seg_keys(const struct cg_port_seg *s, __u32 table,
+		       struct cg_port_key *k, struct cg_port_val *v)
+{
+	__u32 lo = s->lo, hi = s->hi;
+	size_t n = 0;
+
+	while (lo <= hi) {
+		__u32 size = lo ? (lo & -lo) : 65536, bits = 16;
+
+		while (lo + size - 1 > hi)
+			size >>= 1;
+		while ((1u << (16 - bits)) < size)
+			bits--;
+		k[n] = (struct cg_port_key){ .prefixlen = CG_PORT_HDR_BITS + bits,
+			.table = table, .proto = s->proto,
+			.port = { lo >> 8, lo & 0xff } };
+		v[n++] = (struct cg_port_val){ .rule = s->rule,
+			.action = s->action };
+		lo += size;
 	}
+	return n;
+}
+
+static int write_ports(int ports_fd, __u16 slot, const struct cg_compiled *c)
+{
+	size_t cap = c->nport_keys + 32, i, n = 0;
+	struct cg_port_key *k = malloc(cap * sizeof(*k));
+	struct cg_port_val *v = malloc(cap * sizeof(*v));
+	int err = k && v ? 0 : -ENOMEM;
+
+	/* nport_keys counts what the segments split into; the +32 slack
+	 * keeps a wrong count from writing past the arrays. */
+	for (i = 0; !err && i < c->nseg; i++) {
+		if (n + 32 > cap) {
+			err = -EINVAL;
+			break;
+		}
+		n += seg_keys(&c->seg[i], (__u32)slot << CG_TABLE_SLOT_SHIFT |
+			      c->seg[i].table, k + n, v + n);
+	}
+	if (!err)
+		err = update_batched(ports_fd, k, v, n, sizeof(*k), sizeof(*v));
+	free(k);
+	free(v);
+	return err;
+}
+
+static int write_entries(int lpm_fd, __u16 slot, const struct cg_compiled *c)
+{
+	struct cg_lpm_key *keys = malloc((c->n + 1) * sizeof(*keys));
+	struct cg_lpm_val *vals = malloc((c->n + 1) * sizeof(*vals));
+	size_t i;
+	int err = keys && vals ? 0 : -ENOMEM;
+
+	for (i = 0; !err && i < c->n; i++) {
+		keys[i] = c->e[i].key;
+		keys[i].slot = slot;
+		vals[i] = c->e[i].val;
+		if (vals[i].nranges == CG_RANGES_IN_TABLE)
+			vals[i].table |= (__u32)slot << CG_TABLE_SLOT_SHIFT;
+	}
+	if (!err)
+		err = update_batched(lpm_fd, keys, vals, c->n, sizeof(*keys),
+				     sizeof(*vals));
 	free(keys);
 	free(vals);
+	return err;
+}
+
+int cg_slot_write(int lpm_fd, int ports_fd, __u16 slot,
+		  const struct cg_compiled *c)
+{
+	int err = 0;
+
+	/* Port tables before the entries that point at them. */
+	if (c->nseg)
+		err = ports_fd >= 0 ? write_ports(ports_fd, slot, c) : -EINVAL;
+	if (!err)
+		err = write_entries(lpm_fd, slot, c);
 	if (err) {
-		cg_slot_clear(lpm_fd, slot);	/* never half-apply */
+		cg_slot_clear(lpm_fd, ports_fd, slot);	/* never half-apply */
 		return bpf_err(err, "writing policy entries");
 	}
 	return 0;
@@ -612,7 +709,7 @@ static void evict_slot(struct cg_guard *g, __u32 slot)
 	 * program can see this slot.  (Only eviction pays for this.)
 	 */
 	syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
-	cg_slot_clear(g->map_fd[CG_MAP_LPM], slot);
+	cg_slot_clear(g->map_fd[CG_MAP_LPM], g->map_fd[CG_MAP_PORTS], slot);
 	bpf_map_update_elem(g->map_fd[CG_MAP_SLOTS], &slot, &m, BPF_ANY);
 	bpf_map_update_elem(g->map_fd[CG_MAP_SOCKCFG], &slot, &sc, BPF_ANY);
 }
@@ -728,17 +825,26 @@ int claim_slot(struct cg_guard *g, __u32 slot, const struct cg_compiled *c,
 	snprintf(m.name, sizeof(m.name), "%s", p->name);
 	snprintf(m.source, sizeof(m.source), "%s", p->source);
 	zero_rule_hits(g, slot);
-	err = cg_slot_write(g->map_fd[CG_MAP_LPM], slot, c);
+	err = cg_slot_write(g->map_fd[CG_MAP_LPM], g->map_fd[CG_MAP_PORTS],
+			    slot, c);
 	if (err)
 		return err;
 	if (bpf_map_update_elem(g->map_fd[CG_MAP_SOCKCFG], &slot, sc, BPF_ANY)) {
 		err = -errno;
-		cg_slot_clear(g->map_fd[CG_MAP_LPM], slot);
+		cg_slot_clear(g->map_fd[CG_MAP_LPM], g->map_fd[CG_MAP_PORTS],
+			      slot);
 		return bpf_err(err, "writing socket-layer config");
+	}
+	err = cg_evcfg_write(g, slot, p);
+	if (err) {
+		cg_slot_clear(g->map_fd[CG_MAP_LPM], g->map_fd[CG_MAP_PORTS],
+			      slot);
+		return err;
 	}
 	if (bpf_map_update_elem(g->map_fd[CG_MAP_SLOTS], &slot, &m, BPF_ANY)) {
 		err = -errno;
-		cg_slot_clear(g->map_fd[CG_MAP_LPM], slot);
+		cg_slot_clear(g->map_fd[CG_MAP_LPM], g->map_fd[CG_MAP_PORTS],
+			      slot);
 		return bpf_err(err, "writing slot metadata");
 	}
 	return 0;

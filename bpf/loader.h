@@ -64,6 +64,10 @@ enum cg_map_id {
 	CG_MAP_LSM_COUNTS,
 	CG_MAP_PORTS,
 	CG_MAP_SK,
+	CG_MAP_EVENTS,		/* events.bpf.h: ring buffer */
+	CG_MAP_EVCFG,		/* per-slot event rate */
+	CG_MAP_EVSTATE,		/* per-cgroup token bucket and event counts */
+	CG_MAP_CGRULE_HITS,	/* per-cgroup rule hits */
 	CG_MAP_MAX,
 };
 
@@ -83,6 +87,9 @@ struct cg_guard {
 
 int cg_guard_open(struct cg_guard **out, unsigned flags);
 void cg_guard_close(struct cg_guard *g);
+/* Drops the pin-root lock but keeps the fds: for long-running readers
+ * (monitor), which must not hold off attaches. */
+void cg_guard_unlock(struct cg_guard *g);
 
 /* Attach flags. */
 #define CG_ATTACH_FAIL_OPEN	(1u << 0)	/* apply without missing layers */
@@ -144,10 +151,31 @@ int cg_guard_counters(struct cg_guard *g, __u64 cgid, int hook,
 /* Sums per-rule hits of a slot: hits[CG_RULES_PER_SLOT]. */
 int cg_guard_rule_hits(struct cg_guard *g, __u32 slot, __u64 *hits);
 
-/* Writes a compiled policy into @slot of an LPM map (used by tests too). */
-int cg_slot_write(int lpm_fd, __u16 slot, const struct cg_compiled *c);
-/* Deletes every entry of @slot. */
-int cg_slot_clear(int lpm_fd, __u16 slot);
+/* ---- events and per-cgroup rule hits (evmaps.c) ------------------------- */
+
+/* Writes the events: settings of @p into @slot (claim_slot). */
+int cg_evcfg_write(struct cg_guard *g, __u32 slot, const struct cg_policy *p);
+/* Drops the per-cgroup rule hits of @cgid under @slot (swap, detach). */
+void cg_cgrule_forget(struct cg_guard *g, __u64 cgid, __u32 slot);
+/* Drops everything events keep for @cgid (detach). */
+void cg_events_forget(struct cg_guard *g, __u64 cgid, __u32 slot);
+
+struct cg_evcounts {
+	__u64 emitted, suppressed, lost;
+};
+/* Event counters of a guarded cgroup (zero if it never had a denial). */
+int cg_guard_evcounts(struct cg_guard *g, __u64 cgid, struct cg_evcounts *out);
+/* Rule hits of @cgid under @slot: hits[CG_RULES_PER_SLOT]; *nctr gets the
+ * number of counters the slot's policy uses. */
+int cg_guard_cgrule_hits(struct cg_guard *g, __u64 cgid, __u32 slot,
+			 __u64 *hits, __u32 *nctr);
+
+/* Writes a compiled policy into @slot of the LPM map and its port tables
+ * into the cg_ports map (used by tests too); all or nothing. */
+int cg_slot_write(int lpm_fd, int ports_fd, __u16 slot,
+		  const struct cg_compiled *c);
+/* Deletes every entry and port table of @slot. */
+int cg_slot_clear(int lpm_fd, int ports_fd, __u16 slot);
 /* Writes the reserved deny-all entries of slot 0. */
 int cg_slot_write_unbound(int lpm_fd);
 

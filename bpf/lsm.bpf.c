@@ -20,6 +20,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #include "maps.bpf.h"
+#include "events.bpf.h"
 #include "verdict.bpf.h"
 
 #define SIGKILL 9
@@ -66,6 +67,7 @@ static __always_inline int who_am_i(struct who *w, int global)
 {
 	if (!global) {
 		w->slot = bound_slot();
+		w->cgid = ev_binding()->cgid;
 		return 1;
 	}
 	return find_guarded(w);
@@ -89,19 +91,33 @@ static __always_inline int allow_ret(int global)
 	return global ? 0 : CG_SOCK_ALLOW;
 }
 
+/* What an LSM event says beyond the verdict. */
+struct lsm_ev {
+	__u16 rule;
+	__u16 port;
+	const struct cg_lpm_key *key;	/* judged address, or NULL */
+	int family, sotype;		/* socket(): what was asked for */
+};
+
 /* Counts, carries out on_violation: kill, and returns the LSM verdict. */
 static __always_inline int lsm_verdict(const struct who *w, int global,
-				       __u8 action, int audit, __u8 sflags)
+				       __u8 action, int audit, __u8 sflags,
+				       const struct lsm_ev *ev)
 {
 	int res = result_of(action, audit);
+	int kill = res == CG_RES_DROP && (sflags & CG_SF_KILL);
 
 	if (global)
 		count_global(w->cgid, res);
 	else
 		count_storage(res, 1, 0, 0);
+	if (res != CG_RES_PASS)
+		cg_ev_lsm(global, w->cgid, w->slot, ev->rule,
+			  kill ? CG_EVV_KILL : res, ev->key, ev->port,
+			  ev->family, ev->sotype);
 	if (res != CG_RES_DROP)
 		return allow_ret(global);
-	if (sflags & CG_SF_KILL)
+	if (kill)
 		bpf_send_signal(SIGKILL);
 	return global ? -EPERM : CG_SOCK_DENY;
 }
@@ -143,6 +159,7 @@ static __always_inline int lsm_addr(struct socket *sock, struct sockaddr *sa,
 {
 	struct pkt p = { .parsed = 1 };
 	const struct cg_sockcfg *c;
+	struct lsm_ev ev = {};
 	struct verdict vd;
 	struct who w = {};
 	__u16 proto;
@@ -153,14 +170,19 @@ static __always_inline int lsm_addr(struct socket *sock, struct sockaddr *sa,
 	proto = BPF_CORE_READ(sock, sk, sk_protocol);
 	p.proto = proto == CG_P_ICMPV6 ? CG_P_ICMP : proto;
 	decide(w.slot, CG_DIR_EGRESS_V, &p, &vd);
-	count_rule(w.slot, vd.rule, 1);
+	count_rule_in(w.cgid, w.slot, vd.rule, 1);
+	ev.rule = vd.rule;
+	ev.key = &p.key;
+	ev.port = p.port;
 	return lsm_verdict(&w, global, vd.action, vd.flags & CG_F_AUDIT,
-			   c ? c->flags : 0);
+			   c ? c->flags : 0, &ev);
 }
 
 static __always_inline int lsm_create(int family, int type, int kern,
 				      int global)
 {
+	struct lsm_ev ev = { .rule = CG_RULE_NONE, .family = family,
+			     .sotype = type };
 	const struct cg_sockcfg *c;
 	struct who w = {};
 
@@ -170,11 +192,12 @@ static __always_inline int lsm_create(int family, int type, int kern,
 	if (!c)
 		return allow_ret(global);
 	return lsm_verdict(&w, global, judge_create(c, family, type),
-			   c->flags & CG_SF_AUDIT, c->flags);
+			   c->flags & CG_SF_AUDIT, c->flags, &ev);
 }
 
 static __always_inline int lsm_bind(struct sockaddr *address, int global)
 {
+	struct lsm_ev ev = {};
 	const struct cg_sockcfg *c;
 	struct pkt p = {};
 	struct who w = {};
@@ -184,8 +207,11 @@ static __always_inline int lsm_bind(struct sockaddr *address, int global)
 	c = sockcfg(w.slot);
 	if (!c)
 		return allow_ret(global);
+	ev.rule = CG_RULE_NONE;
+	ev.key = &p.key;
+	ev.port = p.port;
 	return lsm_verdict(&w, global, judge_bind(c, p.port),
-			   c->flags & CG_SF_AUDIT, c->flags);
+			   c->flags & CG_SF_AUDIT, c->flags, &ev);
 }
 
 /* ---- per-cgroup flavour (lsm_cgroup) ------------------------------------ */

@@ -37,6 +37,9 @@ static const struct {
 	[CG_SF_MAP_COUNTS] = { "counts", "cg_sf_counts",
 		BPF_MAP_TYPE_PERCPU_HASH, sizeof(struct cg_sf_key),
 		sizeof(struct cg_counters) },
+	/* port tables of entries with many port ranges (verdict.bpf.h) */
+	[CG_SF_MAP_PORTS] = { "ports", "cg_ports", BPF_MAP_TYPE_LPM_TRIE,
+		sizeof(struct cg_port_key), sizeof(struct cg_port_val) },
 	[CG_SF_MAP_META] = { "meta", NULL, BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 		sizeof(struct cg_slot_meta) },
 };
@@ -112,8 +115,9 @@ static struct sockfilter_bpf *skel_open(struct cg_sf *sf)
 	return skel;
 }
 
-/* First use: creates the maps that are not pinned yet and pins them. */
-static int create_missing(struct cg_sf *sf)
+/* First use: creates the maps that are not pinned yet and pins them
+ * (@pin 0: creates them all, pinned nowhere). */
+static int create_missing(struct cg_sf *sf, int pin)
 {
 	struct sockfilter_bpf *skel;
 	char path[256];
@@ -126,14 +130,14 @@ static int create_missing(struct cg_sf *sf)
 		if (fd < 0)
 			return -errno;
 		sf_pin(path, sizeof(path), CG_SF_MAP_META);
-		if (bpf_obj_pin(fd, path)) {
+		if (pin && bpf_obj_pin(fd, path)) {
 			close(fd);
 			return -errno;
 		}
 		sf->fd[CG_SF_MAP_META] = fd;
 	}
 	if (sf->fd[CG_SF_MAP_LPM] >= 0 && sf->fd[CG_SF_MAP_BIND] >= 0 &&
-	    sf->fd[CG_SF_MAP_COUNTS] >= 0)
+	    sf->fd[CG_SF_MAP_COUNTS] >= 0 && sf->fd[CG_SF_MAP_PORTS] >= 0)
 		return 0;
 	skel = skel_open(sf);
 	if (!skel || sockfilter_bpf__load(skel)) {
@@ -147,7 +151,7 @@ static int create_missing(struct cg_sf *sf)
 		sf_pin(path, sizeof(path), i);
 		fd = bpf_map__fd(bpf_object__find_map_by_name(skel->obj,
 							      sf_maps[i].map));
-		if (bpf_obj_pin(fd, path))
+		if (pin && bpf_obj_pin(fd, path))
 			err = -errno;
 		else
 			sf->fd[i] = dup(fd);
@@ -197,6 +201,8 @@ static int open_pins(struct cg_sf *sf, int create)
 	sf->ncpus = libbpf_num_possible_cpus();
 	if (sf->ncpus <= 0)
 		return sf->ncpus ? sf->ncpus : -EINVAL;
+	if (create == CG_SF_ANON)
+		return create_missing(sf, 0);
 	err = check_dir(CG_PIN_ROOT, create);
 	if (!err)
 		err = check_dir(CG_SF_PIN_DIR, create);
@@ -209,7 +215,7 @@ static int open_pins(struct cg_sf *sf, int create)
 			err = check_map(sf->fd[i], i);
 	}
 	if (!err && create)
-		err = create_missing(sf);
+		err = create_missing(sf, 1);
 	if (err) {
 		cg_sf_close(sf);
 		if (!*cg_lasterr())
@@ -274,9 +280,20 @@ static int ingress_only(const struct cg_compiled *c, struct cg_compiled *out)
 	out->e = malloc((c->n ? c->n : 1) * sizeof(*out->e));
 	if (!out->e)
 		return -ENOMEM;
-	for (i = 0; i < c->n; i++)
-		if (c->e[i].key.dir == CG_DIR_INGRESS_V)
-			out->e[out->n++] = c->e[i];
+	for (i = 0; i < c->n; i++) {
+		if (c->e[i].key.dir != CG_DIR_INGRESS_V)
+			continue;
+		/* Port tables live in the cgroup layer's cg_ports, which a
+		 * filter must not reach: refuse rather than judge wrongly. */
+		if (c->e[i].val.nranges > CG_MAX_RANGES) {
+			free(out->e);
+			out->e = NULL;
+			return cg_seterr(-E2BIG, "a source prefix with more than "
+					 "%d port ranges: too many for a socket "
+					 "filter", CG_MAX_RANGES);
+		}
+		out->e[out->n++] = c->e[i];
+	}
 	return 0;
 }
 
@@ -290,15 +307,17 @@ static int write_table(struct cg_sf *sf, __u32 id, const struct cg_compiled *c)
 		return -errno;
 	old = b.slot;
 	slot = old == 2 * id ? 2 * id + 1 : 2 * id;
-	cg_slot_clear(sf->fd[CG_SF_MAP_LPM], slot);	/* leftovers */
-	err = cg_slot_write(sf->fd[CG_SF_MAP_LPM], slot, c);
+	cg_slot_clear(sf->fd[CG_SF_MAP_LPM], sf->fd[CG_SF_MAP_PORTS], slot);
+	err = cg_slot_write(sf->fd[CG_SF_MAP_LPM], sf->fd[CG_SF_MAP_PORTS],
+			    slot, c);
 	if (err)
 		return err;
 	b.slot = slot;
 	b.gen++;
 	if (bpf_map_update_elem(sf->fd[CG_SF_MAP_BIND], &id, &b, BPF_ANY)) {
 		err = -errno;
-		cg_slot_clear(sf->fd[CG_SF_MAP_LPM], slot);
+		cg_slot_clear(sf->fd[CG_SF_MAP_LPM], sf->fd[CG_SF_MAP_PORTS],
+			      slot);
 		return err;
 	}
 	/* A packet that read the old binding may still be using the old
@@ -306,7 +325,8 @@ static int write_table(struct cg_sf *sf, __u32 id, const struct cg_compiled *c)
 	 * a grace period.  Then the old entries can go. */
 	if (old == 2 * id || old == 2 * id + 1) {
 		syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
-		cg_slot_clear(sf->fd[CG_SF_MAP_LPM], old);
+		cg_slot_clear(sf->fd[CG_SF_MAP_LPM], sf->fd[CG_SF_MAP_PORTS],
+			      old);
 	}
 	return 0;
 }

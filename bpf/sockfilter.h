@@ -14,8 +14,8 @@
 
 #define CG_SF_PIN_DIR	CG_PIN_ROOT "/sockfilter"
 
-enum { CG_SF_MAP_LPM, CG_SF_MAP_BIND, CG_SF_MAP_COUNTS, CG_SF_MAP_META,
-       CG_SF_MAP_MAX };
+enum { CG_SF_MAP_LPM, CG_SF_MAP_BIND, CG_SF_MAP_COUNTS, CG_SF_MAP_PORTS,
+       CG_SF_MAP_META, CG_SF_MAP_MAX };
 
 struct cg_sf {
 	int fd[CG_SF_MAP_MAX];
@@ -23,7 +23,9 @@ struct cg_sf {
 };
 
 /* @create: make and pin what is missing (the daemon); else open the pins
- * (-ENOENT when no filter was ever handed out). */
+ * (-ENOENT when no filter was ever handed out).  CG_SF_ANON: fresh maps,
+ * pinned nowhere (tests). */
+#define CG_SF_ANON	2
 int cg_sf_open(struct cg_sf *sf, int create);
 void cg_sf_close(struct cg_sf *sf);
 

@@ -16,7 +16,11 @@ struct pkt {
 	struct cg_lpm_key key;	/* peer address: daddr egress, saddr ingress */
 	__u8 proto;
 	__u8 parsed;		/* 0: L4 unknown (fragment, truncated, ...) */
-	__u16 port;		/* destination port, host order; 0 if none */
+	__u16 port;		/* the port the judging rules match, host order:
+				 * the peer's for egress rules, the local one
+				 * for ingress rules; 0 if none */
+	__u16 peer_port;	/* host order; 0 if none */
+	__u16 local_port;
 };
 
 struct verdict {
@@ -53,6 +57,26 @@ static __always_inline void set_v6(struct pkt *p, const void *addr)
 	unmap_v4(p);
 }
 
+/* An entry with many ranges: one lookup in its port table.  A miss means
+ * no range holds the port, so the entry's fallback stands (the same as
+ * an inline scan finding nothing): neither fail-open nor fail-closed. */
+static __always_inline void judge_table(const struct cg_lpm_val *v,
+					const struct pkt *p, struct verdict *vd)
+{
+	struct cg_port_key k = {
+		.prefixlen = CG_PORT_HDR_BITS + 16,
+		.table = v->table,
+		.proto = p->proto,
+		.port = { p->port >> 8, p->port & 0xff },
+	};
+	struct cg_port_val *pv = bpf_map_lookup_elem(&cg_ports, &k);
+
+	if (pv) {
+		vd->action = pv->action;
+		vd->rule = pv->rule;
+	}
+}
+
 /* First matching range decides, else the entry's fallback. */
 static __always_inline void judge(const struct cg_lpm_val *v,
 				  const struct pkt *p, struct verdict *vd)
@@ -62,6 +86,10 @@ static __always_inline void judge(const struct cg_lpm_val *v,
 	vd->action = v->action;
 	vd->rule = v->rule;
 	vd->flags = v->flags;
+	if (v->nranges == CG_RANGES_IN_TABLE) {
+		judge_table(v, p, vd);
+		return;
+	}
 	for (i = 0; i < CG_MAX_RANGES; i++) {
 		const struct cg_range *r = &v->r[i];
 
@@ -111,18 +139,7 @@ static __always_inline int result_of(__u8 action, int audit)
 	return audit ? CG_RES_AUDIT : CG_RES_DROP;
 }
 
-static __always_inline void count_rule(__u32 slot, __u16 rule, __u32 n)
-{
-	__u32 idx;
-	__u64 *hits;
-
-	if (rule >= CG_RULES_PER_SLOT || slot >= CG_MAX_SLOTS)
-		return;
-	idx = slot * CG_RULES_PER_SLOT + rule;
-	hits = bpf_map_lookup_elem(&cg_rule_hits, &idx);
-	if (hits)
-		*hits += n;
-}
+/* count_rule(): events.bpf.h (per policy and per cgroup). */
 
 /* Counts into the per-CPU storage of the running attachment. */
 static __always_inline void count_storage(int res, __u32 n, __u32 bytes,
@@ -136,12 +153,22 @@ static __always_inline void count_storage(int res, __u32 n, __u32 bytes,
 		c->unparsed += n;
 }
 
-static __always_inline __u32 bound_slot(void)
+/* The running attachment's binding: its slot and generation. */
+static __always_inline void binding(__u32 *slot, __u32 *gen)
 {
 	struct cg_binding *b = bpf_get_local_storage(&cg_binding, 0);
 
 	/* An unbound attachment (slot 0) gets the reserved deny-all slot. */
-	return b->slot < CG_MAX_SLOTS ? b->slot : CG_SLOT_UNBOUND;
+	*slot = b->slot < CG_MAX_SLOTS ? b->slot : CG_SLOT_UNBOUND;
+	*gen = b->gen;
+}
+
+static __always_inline __u32 bound_slot(void)
+{
+	__u32 slot, gen;
+
+	binding(&slot, &gen);
+	return slot;
 }
 
 /* bind(): port 0 asks the kernel for an ephemeral port and always passes. */

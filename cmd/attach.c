@@ -3,14 +3,18 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include "cgguard.h"
 #include "../cgroup/cgroup.h"
+#include "../bpf/sockets.h"
+#include "nftcmd.h"
 
 static void usage(void)
 {
 	printf("Usage: %s attach --cgroup PATH --policy NAME|FILE "
-	       "[--fail closed|open] [--json]\n\n"
+	       "[--fail closed|open] [--kill-denied] [--backend bpf|nft [--netns NAME|PATH]] "
+	       "[--json]\n\n"
 	       "Guards a cgroup v2 directory (and every cgroup below it) with a\n"
 	       "policy.  If the cgroup is already guarded, the policy is swapped\n"
 	       "in place with no unguarded window.  PATH is absolute or relative\n"
@@ -18,7 +22,15 @@ static void usage(void)
 	       "%s/NAME.yaml.\n\n"
 	       "--fail closed (default): refuse a policy that needs a layer\n"
 	       "this kernel lacks (BPF LSM for sockets.families or kill).\n"
-	       "--fail open: apply what can be enforced, warn, and count it.\n",
+	       "--fail open: apply what can be enforced, warn, and count it.\n"
+	       "--kill-denied: then destroy every socket of the cgroup tree\n"
+	       "whose connection the policy denies (SOCK_DESTROY: the\n"
+	       "application gets ECONNABORTED instead of hanging) and say how\n"
+	       "many; audit mode destroys nothing.\n"
+	       "--backend nft: enforce the packet rules with nftables instead\n"
+	       "(table inet cgguard in the network namespace --netns, default\n"
+	       "this process's); it has no socket layers, so a policy with a\n"
+	       "sockets: section needs --fail open.\n",
 	       prog_name, CG_POLICY_DIR);
 }
 
@@ -28,8 +40,12 @@ int do_attach(int argc, char **argv)
 		{ "cgroup", required_argument, NULL, 'c' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "fail", required_argument, NULL, 'f' },
+		{ "kill-denied", no_argument, NULL, 'k' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "netns", required_argument, NULL, 'n' },
 		COMMON_LONGOPTS, { 0 } };
-	const char *cgpath = NULL, *pol = NULL;
+	struct cg_kill_result kr;
+	const char *cgpath = NULL, *pol = NULL, *backend = "bpf", *netns = NULL;
 	struct cg_policy *p = NULL;
 	struct cg_status st;
 	struct cg_cgroup_meta m;
@@ -37,16 +53,19 @@ int do_attach(int argc, char **argv)
 	struct cg_cgroup cg;
 	struct json j;
 	unsigned flags = 0;
-	int opt, err, degraded = 0, cgfd;
+	int opt, err, degraded = 0, cgfd, kill = 0;
 
-	while ((opt = getopt_long(argc, argv, "c:p:f:jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:p:f:b:n:kjh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cgpath = optarg; break;
+		case 'b': backend = optarg; break;
+		case 'n': netns = optarg; break;
 		case 'p': pol = optarg; break;
 		case 'f':
 			if (parse_fail_mode(optarg, &flags))
 				return 2;
 			break;
+		case 'k': kill = 1; break;
 		case 'j': json_output = 1; break;
 		case 'h': usage(); return 0;
 		default: usage(); return 2;
@@ -55,6 +74,18 @@ int do_attach(int argc, char **argv)
 	if (!cgpath || !pol || optind != argc) {
 		fprintf(stderr, "%s attach: --cgroup and --policy are required "
 			"(and nothing else)\n", prog_name);
+		return 2;
+	}
+	if (strcmp(backend, "bpf") && strcmp(backend, "nft")) {
+		fprintf(stderr, "%s attach: --backend must be bpf or nft, not "
+			"'%s'\n", prog_name, backend);
+		return 2;
+	}
+	if (!strcmp(backend, "nft"))
+		return nft_attach_cmd(cgpath, pol, netns, flags);
+	if (netns) {
+		fprintf(stderr, "%s attach: --netns is for --backend nft\n",
+			prog_name);
 		return 2;
 	}
 	/* Validate everything before touching the kernel: opening the
@@ -85,6 +116,8 @@ int do_attach(int argc, char **argv)
 			"LSM part (sockets.families / kill): the BPF LSM layer "
 			"is unavailable on this kernel (see cgguard doctor)\n",
 			prog_name, p->name);
+	if (kill)
+		err = kill_denied(g, cg.abs, p, &kr);
 	if (json_output) {
 		jw_init(&j, stdout);
 		jw_obj_start(&j);
@@ -96,6 +129,8 @@ int do_attach(int argc, char **argv)
 			jw_kbool(&j, "enforced", st.enforced[0] && st.enforced[1]);
 			jw_kbool(&j, "degraded", degraded);
 		}
+		if (kill)
+			print_kill_result(&j, &kr);
 		jw_obj_end(&j);
 	}
 out:

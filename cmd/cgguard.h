@@ -27,11 +27,17 @@ int do_upgrade(int argc, char **argv);
 int do_daemon(int argc, char **argv);
 int do_ctl(int argc, char **argv);
 int do_oci_hook(int argc, char **argv);
+int do_sockets(int argc, char **argv);
+int do_monitor(int argc, char **argv);
+int do_explain(int argc, char **argv);
+int do_export(int argc, char **argv);
 
 /* Prints "cgguard: CONTEXT: DETAIL" (detail from cg_lasterr or errno). */
 int report(int err, const char *context);
 /* Fails with a message naming the missing capabilities. */
 int require_caps(const char *what);
+/* The same, silently: 0 or -EPERM. */
+int require_caps_quiet(void);
 /* Parses --fail open|closed into CG_ATTACH_* flags. */
 int parse_fail_mode(const char *s, unsigned *flags);
 /*
@@ -62,6 +68,18 @@ void doctor_unpriv(struct json *j);
 /* Prints the per-rule hits of a slot. */
 void print_rule_hits(struct json *j, struct cg_guard *g, __u32 slot,
 		     const char *source);
+/* Loads the policy a slot records (cg_slot_meta.source), quietly. */
+int load_slot_policy(const char *source, struct cg_policy **p);
+/* Text of per-rule counter @ctr of policy @p (NULL: the number only). */
+void format_rule_counter(const struct cg_policy *p, uint16_t ctr, char *buf,
+			 size_t len);
+struct cg_kill_result;
+/* attach --kill-denied (cmd/sockets.c): destroys the sockets of the tree
+ * at @cgpath that @p denies; prints the count (text) or an error. */
+int kill_denied(struct cg_guard *g, const char *cgpath,
+		const struct cg_policy *p, struct cg_kill_result *kr);
+/* The "kill_denied" member of attach --json. */
+void print_kill_result(struct json *j, const struct cg_kill_result *kr);
 /* Waits for a command run on the user's behalf, passing SIGINT and SIGTERM
  * on to it; returns its exit status (128 + signal if killed). */
 int wait_forwarding(pid_t pid);

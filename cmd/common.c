@@ -34,17 +34,32 @@ static int have_cap(const struct __user_cap_data_struct *d, int cap)
 	return !!(d[cap / 32].effective & (1u << (cap % 32)));
 }
 
-int require_caps(const char *what)
+/* 0 if we hold CAP_BPF (or CAP_SYS_ADMIN) and CAP_NET_ADMIN, else -EPERM. */
+static int caps(int *bpf, int *net)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2] = {};
-	int bpf, net;
 
+	*bpf = *net = 1;
 	if (syscall(SYS_capget, &h, d))
 		return 0;	/* cannot tell: let the kernel decide */
-	bpf = have_cap(d, CAP_BPF) || have_cap(d, CAP_SYS_ADMIN);
-	net = have_cap(d, CAP_NET_ADMIN);
-	if (bpf && net)
+	*bpf = have_cap(d, CAP_BPF) || have_cap(d, CAP_SYS_ADMIN);
+	*net = have_cap(d, CAP_NET_ADMIN);
+	return *bpf && *net ? 0 : -EPERM;
+}
+
+int require_caps_quiet(void)
+{
+	int bpf, net;
+
+	return caps(&bpf, &net);
+}
+
+int require_caps(const char *what)
+{
+	int bpf, net;
+
+	if (!caps(&bpf, &net))
 		return 0;
 	fprintf(stderr, "%s: %s needs %s%s%s (run as root)\n", prog_name,
 		what, bpf ? "" : "CAP_BPF (or CAP_SYS_ADMIN)",
@@ -246,9 +261,18 @@ void print_counters(struct json *j, struct cg_guard *g, __u64 cgid)
 	print_ops(j, g, cgid);
 }
 
+int load_slot_policy(const char *source, struct cg_policy **p)
+{
+	char e[CG_ERR_MAX];
+
+	if (!strncmp(source, "builtin:", 8))
+		source += 8;
+	return cg_policy_load(source, p, e, sizeof(e));
+}
+
 /* Text of counter @ctr, from the policy if it can still be loaded. */
-static void rule_text(const struct cg_policy *p, uint16_t ctr, char *buf,
-		      size_t len)
+void format_rule_counter(const struct cg_policy *p, uint16_t ctr, char *buf,
+			 size_t len)
 {
 	size_t idx = 0;
 	int dir = 0, r;
@@ -299,7 +323,7 @@ void print_rule_hits(struct json *j, struct cg_guard *g, __u32 slot,
 
 		if (!hits[i] && !(dflt && p))
 			continue;
-		rule_text(p, i, txt, sizeof(txt));
+		format_rule_counter(p, i, txt, sizeof(txt));
 		if (j) {
 			jw_obj_start(j);
 			jw_ku64(j, "counter", i);

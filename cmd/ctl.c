@@ -280,6 +280,7 @@ int do_ctl(int argc, char **argv)
 	unsigned fail = 0;
 	char *reply = NULL, req[64];
 	int opt, fd, err, timeout = 30;
+	unsigned long secs;
 
 	while ((opt = getopt_long(argc, argv, "s:t:r:c:p:f:jh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -290,7 +291,11 @@ int do_ctl(int argc, char **argv)
 				return 2;
 			break;
 		case 's': sock = optarg; break;
-		case 't': timeout = atoi(optarg) > 0 ? atoi(optarg) : 30; break;
+		case 't':
+			if (arg_ulong("ctl", "--timeout", optarg, 1, 3600, &secs))
+				return 2;
+			timeout = (int)secs;
+			break;
 		case 'r': raw = optarg; break;
 		case 'j': json_output = 1; break;
 		case 'h': usage(); return 0;

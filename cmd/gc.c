@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* cgguard gc: forget guarded cgroups that no longer exist. */
 #include <getopt.h>
+#include <errno.h>
 #include "cgguard.h"
+#include "nftcmd.h"
 
 static int gc_one(const struct cg_status *st, void *ctx)
 {
@@ -29,21 +31,35 @@ int do_gc(int argc, char **argv)
 			printf("Usage: %s gc [--json]\n\nRemoves the links, pins "
 			       "and records of guarded cgroups whose directory\n"
 			       "is gone (a container whose poststop hook never "
-			       "ran).  The daemon does this by itself.\n",
+			       "ran).  The daemon does this by itself.\n"
+			       "nft-guarded cgroups: rules of a removed cgroup "
+			       "are deleted; a cgroup\nrecreated under the same "
+			       "path gets its recorded policy again.\n",
 			       prog_name);
 			return 0;
 		default: return 2;
 		}
 	}
-	if (require_caps("gc") || open_guard(&g, 0))
+	if (no_more_args("gc", argc, argv))
+		return 2;
+	if (require_caps("gc"))
 		return 1;
+	err = cg_guard_open(&g, 0);
+	if (err && err != -ENOENT)	/* nft records are still collected */
+		report(err, "opening pinned state");
 	if (json_output) {
 		jw_init(&j, stdout);
 		jw_arr_start(&j);
 	}
-	err = cg_guard_gc(g, gc_one, json_output ? &j : NULL);
+	if (!err) {
+		err = cg_guard_gc(g, gc_one, json_output ? &j : NULL);
+		cg_guard_close(g);
+	}
+	else
+		err = err != -ENOENT;
+	err = err < 0 ? report(err, "gc") : err;
+	err |= nft_gc(json_output ? &j : NULL);
 	if (json_output)
 		jw_arr_end(&j);
-	cg_guard_close(g);
-	return err ? report(err, "gc") : 0;
+	return err;
 }

@@ -6,6 +6,7 @@
 #include "cgguard.h"
 
 #include "../bpf/probe.h"
+#include "nftcmd.h"
 
 /* Layers as listed, with the hooks that make each one up. */
 static const struct { const char *name; int hooks[8]; int n; } layers[] = {
@@ -95,6 +96,7 @@ static int list_one(const struct cg_status *st, void *ctx)
 	jw_obj_start(j);
 	jw_kstr(j, "cgroup", st->meta.path);
 	jw_ku64(j, "id", st->cgid);
+	jw_kstr(j, "backend", "bpf");
 	jw_kstr(j, "policy", st->slot.name);
 	jw_kstr(j, "source", st->slot.source);
 	jw_kstr(j, "mode", mode);
@@ -146,22 +148,23 @@ int do_list(int argc, char **argv)
 		case 'h':
 			printf("Usage: %s list [--json]\n\nEvery guarded cgroup "
 			       "with its policy; 'enforced' is checked against "
-			       "the programs the kernel has attached.\n",
+			       "the programs the kernel has attached (or, for "
+			       "the nft backend,\nthe rules nftables has "
+			       "loaded).\n",
 			       prog_name);
 			return 0;
 		default: return 2;
 		}
 	}
+	if (no_more_args("list", argc, argv))
+		return 2;
 	cg_clearerr();
 	err = cg_guard_open(&g, CG_OPEN_RDONLY);
-	if (err == -ENOENT) {	/* nothing pinned: an empty list */
-		if (json_output)
-			printf("[]\n");
-		return 0;
-	}
+	if (err && err != -ENOENT)	/* the nft-backed ones are still listed */
+		report(err, "opening pinned state");
 	if (err)
-		return report(err, "opening pinned state");
-	if (g->stale)
+		g = NULL;
+	if (g && g->stale)
 		fprintf(stderr, "%s: note: the pinned programs are from another "
 			"cgguard build; `cgguard upgrade` switches every guarded "
 			"cgroup to this one's\n", prog_name);
@@ -172,9 +175,12 @@ int do_list(int argc, char **argv)
 		printf("%-32s %-12s %-8s %s\n", "CGROUP", "POLICY", "MODE",
 		       "LAYERS (checked against the kernel)");
 	}
-	err = cg_guard_foreach(g, list_one, json_output ? &j : NULL);
+	err = g ? cg_guard_foreach(g, list_one, json_output ? &j : NULL) :
+	      err != -ENOENT;
+	err |= nft_list_all(json_output ? &j : NULL);
 	if (json_output)
 		jw_arr_end(&j);
-	cg_guard_close(g);
+	if (g)
+		cg_guard_close(g);
 	return err ? 1 : 0;
 }

@@ -4,6 +4,7 @@
  * of bpftool/iproute2: a cmds[] table, one do_<cmd>() per subcommand.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +30,21 @@ static int do_help(int argc, char **argv);
 
 static int do_version(int argc, char **argv)
 {
+	static const struct option opts[] = { COMMON_LONGOPTS, { 0 } };
 	struct json j;
+	int opt;
 
-	(void)argc;
-	(void)argv;
+	while (argv && (opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j': json_output = 1; break;
+		case 'h':
+			printf("Usage: %s version [--json]\n", prog_name);
+			return 0;
+		default: return 2;
+		}
+	}
+	if (argv && no_more_args("version", argc, argv))
+		return 2;
 	if (json_output) {
 		jw_init(&j, stdout);
 		jw_obj_start(&j);
@@ -55,9 +67,13 @@ static const struct cmd {
 	{ "detach",  do_detach,  "remove cgguard's links from a cgroup" },
 	{ "list",    do_list,    "guarded cgroups: requested vs enforced" },
 	{ "stats",   do_stats,   "per-cgroup and per-rule counters" },
+	{ "sockets", do_sockets, "a guarded cgroup's sockets and their verdicts" },
+	{ "monitor", do_monitor, "stream an event for every denial" },
+	{ "explain", do_explain, "which rule decides a connection, and why" },
 	{ "run",     do_run,     "run a command in a new guarded cgroup" },
 	{ "sandbox", do_sandbox, "run a command restricted without privilege" },
 	{ "policy",  do_policy,  "policy tools: check FILE" },
+	{ "export",  do_export,  "print the nftables script of a policy (export nft)" },
 	{ "gc",      do_gc,      "forget guarded cgroups that were removed" },
 	{ "upgrade", do_upgrade, "run this build's programs on every guarded cgroup" },
 	{ "doctor",  do_doctor,  "what this host can enforce; BPF hardening" },
@@ -73,8 +89,11 @@ static int do_help(int argc, char **argv)
 {
 	const struct cmd *c;
 
-	(void)argc;
-	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "%s help: unexpected argument '%s' (try %s %s --help)\n",
+			prog_name, argv[1], prog_name, argv[1]);
+		return 2;
+	}
 	printf("Usage: %s [--json] [--debug] COMMAND [ARGS]\n\n"
 	       "Attach per-cgroup network policy with eBPF and read its "
 	       "counters.\nState is pinned under %s; no daemon is needed.\n\n"

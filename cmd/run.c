@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "cgguard.h"
 #include "../cgroup/cgroup.h"
+#include "../lib/args.h"
 
 static void usage(void)
 {
@@ -88,7 +89,7 @@ int do_run(int argc, char **argv)
 		{ "cgroup-name", required_argument, NULL, 'n' },
 		{ "fail", required_argument, NULL, 'f' },
 		COMMON_LONGOPTS, { 0 } };
-	const char *pol = NULL, *name = NULL;
+	const char *pol = NULL, *name = NULL, *why;
 	struct cg_policy *p = NULL;
 	struct cg_guard *g = NULL;
 	struct cg_cgroup cg;
@@ -115,9 +116,9 @@ int do_run(int argc, char **argv)
 			prog_name);
 		return 2;
 	}
-	if (name && (strchr(name, '/') || !strcmp(name, "..") || !*name)) {
-		fprintf(stderr, "%s run: bad --cgroup-name '%s'\n", prog_name,
-			name);
+	/* One new directory below cgguard/: never ".", ".." (the shared parent) or a path. */
+	if (name && cg_arg_dirname(name, &why)) {
+		arg_error("run", "--cgroup-name", name, why);
 		return 2;
 	}
 	if (load_policy(pol, &p))

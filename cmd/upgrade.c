@@ -24,6 +24,8 @@ int do_upgrade(int argc, char **argv)
 		default: return 2;
 		}
 	}
+	if (no_more_args("upgrade", argc, argv))
+		return 2;
 	/* CREATE: with nothing guarded, opening already replaces them. */
 	if (require_caps("upgrade") || open_guard(&g, CG_OPEN_CREATE))
 		return 1;

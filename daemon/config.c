@@ -8,6 +8,7 @@
  *   metrics: 127.0.0.1:9967                # or "off"
  *   reconcile_interval: 10                 # seconds
  *   log_level: info                        # error|warning|info|debug
+ *   kill_denied: false                     # destroy denied sockets on a swap
  *   rules:
  *     - { match: "machine.slice/libpod-*.scope", policy: web, fail: closed }
  *   unprivileged: [...]                    # unpriv.c parses this section
@@ -204,14 +205,14 @@ bad:
 }
 
 enum { K_POLICY_DIR, K_SOCKET, K_METRICS, K_INTERVAL, K_LOG_LEVEL, K_RULES, K_UNPRIV,
-       K_USOCKET, K_UGROUP };
+       K_USOCKET, K_UGROUP, K_KILL };
 static const char *const top_keys[] = { "policy_dir", "socket", "metrics",
 	"reconcile_interval", "log_level", "rules", "unprivileged", "unprivileged_socket",
-	"unprivileged_group", NULL };
+	"unprivileged_group", "kill_denied", NULL };
 static const struct yr_keyset top_ks = { "at top level", top_keys, NULL, NULL };
 static const unsigned top_bits[] = { CGD_SET_POLICY_DIR, CGD_SET_SOCKET, CGD_SET_METRICS,
 	CGD_SET_INTERVAL, CGD_SET_LOG_LEVEL, 0, CGD_SET_UNPRIV, CGD_SET_USOCKET,
-	CGD_SET_UGROUP };
+	CGD_SET_UGROUP, CGD_SET_KILL_DENIED };
 
 static int parse_value(struct yr *y, int idx, const struct yr_node *v, struct cgd_config *c)
 {
@@ -241,6 +242,13 @@ static int parse_value(struct yr *y, int idx, const struct yr_node *v, struct cg
 		return cgd_unpriv_parse_socket(y, v, &c->up);
 	case K_UGROUP:
 		return cgd_unpriv_parse_group(y, v, &c->up);
+	case K_KILL:		/* attach --kill-denied on every swap */
+		if (v->type == YR_SCALAR &&
+		    (!strcmp(v->s, "true") || !strcmp(v->s, "false"))) {
+			c->kill_denied = v->s[0] == 't';
+			return 0;
+		}
+		return yr_err(y, v, "kill_denied: true or false");
 	default:
 		return parse_rules(y, v, c);
 	}

@@ -39,7 +39,7 @@ void cgd_init(struct cgd *d)
 	for (i = 0; i < CGD_MAX_CLIENTS; i++)
 		d->cl[i].fd = -1;
 	d->pol_ifd = d->pol_wd = d->cg_ifd = -1;
-	d->epfd = d->sig_fd = d->timer_fd = d->ctl_fd = -1;
+	d->epfd = d->sig_fd = d->timer_fd = d->ctl_fd = d->ev_fd = -1;
 	snprintf(d->config_path, sizeof(d->config_path), "%s", CGD_CONFIG);
 	snprintf(d->policy_dir, sizeof(d->policy_dir), "%s", CG_POLICY_DIR);
 	snprintf(d->socket_path, sizeof(d->socket_path), "%s", CGD_SOCKET);
@@ -223,6 +223,7 @@ static void on_timer(struct cgd *d)
 
 	if (read(d->timer_fd, &ticks, sizeof(ticks)) < 0)
 		return;
+	cgd_events_refresh(d);
 	cgd_usock_reap(d);
 	/* Picks up a ConfigMap update (a symlink swap) without inotify. */
 	if (config_changed(d)) {
@@ -263,6 +264,7 @@ static void dispatch(struct cgd *d, uint64_t tag, uint32_t events)
 		break;
 	case CGD_EV_CTL: cgd_ctl_accept(d); break;
 	case CGD_EV_MHD: cgd_metrics_run(d); break;
+	case CGD_EV_EVENTS: cgd_events_read(d); break;
 	case CGD_EV_UCTL: cgd_usock_accept(d); break;
 	default:
 		if (tag >= CGD_EV_UCLIENT) {
@@ -279,14 +281,18 @@ static void do_pending(struct cgd *d)
 		cgd_sf_refresh(d);
 		cgd_clear_paths(&d->delcg, &d->ndelcg);	/* covered */
 		cgd_reconcile_full(d, "change");
+		cgd_events_refresh(d);
 		return;
 	}
 	if (d->need_gc)
 		cgd_gc(d);
 	if (d->ndelcg)
 		cgd_gc_queued(d);
-	if (d->nnewcg)
+	if (d->nnewcg) {
 		cgd_reconcile_queued(d);
+		if (!d->ev_map_id)	/* the first attach pins the state */
+			cgd_events_refresh(d);
+	}
 	cgd_ctl_pending(d);
 }
 
@@ -373,6 +379,7 @@ int cgd_setup(struct cgd *d)
 	if (err)
 		return err;
 	cgd_reconcile_full(d, "start");
+	cgd_events_refresh(d);
 	if (d->http)
 		snprintf(m, sizeof(m), "http://%.*s:%d/metrics",
 			 (int)(strrchr(d->metrics_addr, ':') - d->metrics_addr),
@@ -386,6 +393,7 @@ int cgd_setup(struct cgd *d)
 
 void cgd_teardown(struct cgd *d)
 {
+	cgd_events_close(d);
 	cgd_ctl_close(d);
 	cgd_usock_close(d);
 	cgd_sf_close(d);

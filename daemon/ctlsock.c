@@ -343,7 +343,8 @@ static void write_error(struct json *j, const char *msg)
 const char *cgd_ctl_parse_request(const char *line, size_t len, char *err,
 				 size_t errlen)
 {
-	static const char *const cmds[] = { "status", "reload", "list" };
+	static const char *const cmds[] = { "status", "reload", "list",
+					    "monitor" };
 	struct json_tokener *tok = json_tokener_new();
 	json_object *o = NULL, *cmd = NULL;
 	const char *ret = NULL, *s;
@@ -357,7 +358,7 @@ const char *cgd_ctl_parse_request(const char *line, size_t len, char *err,
 	o = json_tokener_parse_ex(tok, line, len);
 	if (!o || json_tokener_get_parse_end(tok) != len)
 		snprintf(err, errlen, "malformed JSON request (%s): send "
-			 "{\"cmd\":\"status|reload|list\"}",
+			 "{\"cmd\":\"status|reload|list|monitor\"}",
 			 o ? "trailing data" : json_tokener_error_desc(
 			 json_tokener_get_error(tok)));
 	else if (!json_object_is_type(o, json_type_object) ||
@@ -373,7 +374,7 @@ const char *cgd_ctl_parse_request(const char *line, size_t len, char *err,
 				ret = cmds[i];
 		if (!ret)
 			snprintf(err, errlen, "unknown cmd '%.64s' (status, "
-				 "reload, list)", s);
+				 "reload, list, monitor)", s);
 	}
 	json_object_put(o);
 	json_tokener_free(tok);
@@ -405,6 +406,8 @@ static void answer(struct cgd *d, struct cgd_client *c, const char *line,
 		write_status(&j, d);
 	else if (!strcmp(cmd, "reload"))
 		write_reload(&j, d);
+	else if (!strcmp(cmd, "monitor"))
+		cgd_events_subscribe(d, c, f);
 	else
 		write_list(&j, d);
 	if (cmd)
@@ -507,6 +510,19 @@ static void read_in(struct cgd *d, int i)
 		c->closing = 1;	/* answer what came, then close */
 	else
 		c->inlen += n;
+}
+
+void cgd_ctl_send(struct cgd *d, int i, const char *buf, size_t len)
+{
+	struct cgd_client *c = &d->cl[i];
+	char *t = realloc(c->out, c->outlen + len);
+
+	if (!t)
+		return;
+	memcpy(t + c->outlen, buf, len);
+	c->out = t;
+	c->outlen += len;
+	flush_out(d, i);
 }
 
 void cgd_ctl_event(struct cgd *d, int i, uint32_t events)

@@ -18,6 +18,7 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <time.h>
 #include <sys/stat.h>
@@ -66,6 +67,7 @@ struct cgd_rule {
 #define CGD_SET_USOCKET		(1u << 5)	/* unprivileged_socket */
 #define CGD_SET_UGROUP		(1u << 6)	/* unprivileged_group */
 #define CGD_SET_UNPRIV		(1u << 7)	/* unprivileged */
+#define CGD_SET_KILL_DENIED	(1u << 8)	/* kill_denied */
 
 struct cgd_config {
 	struct cgd_rule *rules;
@@ -75,6 +77,7 @@ struct cgd_config {
 	char metrics[128];
 	int interval_s;
 	int log_level;
+	int kill_denied;		/* attach --kill-denied on every swap */
 	unsigned set;			/* CGD_SET_* given in the file */
 	struct cgd_unpriv_cfg up;	/* unprivileged callers (unpriv.h) */
 };
@@ -144,6 +147,8 @@ struct cgd_watch {
 	char *rel;			/* "" for the root */
 };
 
+struct cg_evreader;
+
 struct cgd_client {
 	int fd;				/* -1: free */
 	char in[CGD_LINE_MAX];
@@ -151,6 +156,8 @@ struct cgd_client {
 	char *out;
 	size_t outlen, outoff;
 	int closing;			/* close once out is flushed */
+	int monitor;			/* streams events (events.c) */
+	uint64_t mon_dropped;		/* events it missed, not yet told */
 	int want_reload;		/* waiting for the next shared reload */
 };
 
@@ -188,6 +195,10 @@ struct cgd {
 	size_t nw;
 
 	int epfd, sig_fd, timer_fd, ctl_fd;
+	struct cg_evreader *evr;	/* event ring buffer reader */
+	int ev_fd;
+	uint32_t ev_map_id;
+	uint64_t ev_read;		/* events relayed to monitors */
 	struct cgd_usock *us;		/* unprivileged socket (unpriv.c) */
 	struct cgd_sf *sf;		/* socket filters (sockfilter.c) */
 	struct cgd_client cl[CGD_MAX_CLIENTS];
@@ -250,12 +261,20 @@ int cgd_ctl_open(struct cgd *d);
 void cgd_ctl_close(struct cgd *d);
 void cgd_ctl_accept(struct cgd *d);
 void cgd_ctl_event(struct cgd *d, int idx, uint32_t events);
+/* Queues @len bytes to client @idx (events.c). */
+void cgd_ctl_send(struct cgd *d, int idx, const char *buf, size_t len);
 /* Runs the shared reload that waiting clients asked for, when due. */
 void cgd_ctl_pending(struct cgd *d);
 /* Milliseconds until that reload is due, -1 if none is waiting. */
 int cgd_ctl_timeout_ms(const struct cgd *d);
 /* Whole reload: config, policies, reconcile.  Used by SIGHUP and ctl. */
 int cgd_reload(struct cgd *d, const char *why, int force);
+
+/* event fan-out to monitors (events.c) */
+void cgd_events_refresh(struct cgd *d);
+void cgd_events_read(struct cgd *d);
+void cgd_events_close(struct cgd *d);
+void cgd_events_subscribe(struct cgd *d, struct cgd_client *c, FILE *out);
 
 /* metrics (metrics.c) */
 int cgd_metrics_start(struct cgd *d);
@@ -284,7 +303,7 @@ struct cgd_http;
 
 /* epoll tags (data.u64) */
 enum { CGD_EV_SIG = 1, CGD_EV_TIMER, CGD_EV_POLDIR, CGD_EV_CGW, CGD_EV_CTL,
-       CGD_EV_MHD, CGD_EV_CLIENT /* + index */ };
+       CGD_EV_MHD, CGD_EV_EVENTS, CGD_EV_CLIENT /* + index */ };
 /* The unprivileged socket's tags, above any CGD_EV_CLIENT + index. */
 #define CGD_EV_UCTL	0x10000
 #define CGD_EV_UCLIENT	0x10001		/* + index */

@@ -120,6 +120,7 @@ struct mrow {
 	struct cg_counters c[2];
 	__u64 ops[NOPS][CG_NR_RES];
 	int has_ops[NOPS];
+	struct cg_evcounts ev;
 };
 
 struct gather {
@@ -172,6 +173,7 @@ static int gather_one(const struct cg_status *st, void *arg)
 		if (cg_guard_counters(ga->g, st->cgid, dir, &r->c[dir]))
 			memset(&r->c[dir], 0, sizeof(r->c[dir]));
 	op_counts(ga->g, r);
+	cg_guard_evcounts(ga->g, st->cgid, &r->ev);
 	return 0;
 }
 
@@ -257,6 +259,61 @@ static void packet_families(FILE *f, const struct gather *ga)
 			fprintf(f, ",direction=\"%s\"} %llu\n", dir_name[dir],
 				(unsigned long long)ga->rows[i].c[dir].unparsed);
 		}
+}
+
+/*
+ * Drops and audits by cgroup, layer and direction in one family, and the
+ * events behind them.  Per guarded cgroup that exists: 4 packet series
+ * (2 directions x drop/audit), 2 per socket layer this kernel has (connect,
+ * sendmsg, bind, create, lsm: at most 10) and 3 event series: at most 17.
+ */
+static void denial_families(FILE *f, const struct gather *ga)
+{
+	static const char *const ev_name[3] = { "emitted", "suppressed",
+						"lost" };
+	size_t i;
+	int l, k, dir;
+
+	family(f, "cgguard_denials_total", "counter", "Drops and audit-mode "
+	       "would-be drops by cgroup, layer and direction (packets for "
+	       "the packet layer, calls for the socket and LSM layers).");
+	for (i = 0; i < ga->n; i++) {
+		const struct mrow *r = &ga->rows[i];
+
+		for (dir = 0; dir < 2; dir++)
+			for (k = CG_RES_DROP; k <= CG_RES_AUDIT; k++) {
+				cg_labels(f, "cgguard_denials_total", r, 1);
+				fprintf(f, ",layer=\"packet\",direction=\"%s\","
+					"verdict=\"%s\"} %llu\n", dir_name[dir],
+					res_name[k], (unsigned long long)
+					r->c[dir].pkts[k]);
+			}
+		for (l = 0; l < NOPS; l++)
+			for (k = CG_RES_DROP; r->has_ops[l] && k <= CG_RES_AUDIT;
+			     k++) {
+				cg_labels(f, "cgguard_denials_total", r, 1);
+				fprintf(f, ",layer=\"%s\",direction=\"%s\","
+					"verdict=\"%s\"} %llu\n",
+					cgd_layers[l + 1].name,
+					strcmp(cgd_layers[l + 1].name, "bind") ?
+					"egress" : "ingress", res_name[k],
+					(unsigned long long)r->ops[l][k]);
+			}
+	}
+	family(f, "cgguard_events_total", "counter", "Denial events by outcome: "
+	       "emitted to the ring buffer, suppressed by the cgroup's rate "
+	       "limit, lost to a full ring buffer (emitted + suppressed + lost "
+	       "= denials seen by an event site).");
+	for (i = 0; i < ga->n; i++) {
+		const struct cg_evcounts *e = &ga->rows[i].ev;
+		const __u64 v[3] = { e->emitted, e->suppressed, e->lost };
+
+		for (k = 0; k < 3; k++) {
+			cg_labels(f, "cgguard_events_total", &ga->rows[i], 1);
+			fprintf(f, ",outcome=\"%s\"} %llu\n", ev_name[k],
+				(unsigned long long)v[k]);
+		}
+	}
 }
 
 static void layer_families(FILE *f, const struct gather *ga)
@@ -410,6 +467,7 @@ int cgd_metrics_render(struct cgd *d, char **buf, size_t *len)
 			*cg_lasterr() ? cg_lasterr() : strerror(-err));
 	packet_families(f, &ga);
 	layer_families(f, &ga);
+	denial_families(f, &ga);
 	policy_families(f, d);
 	daemon_families(f, d, &ga, err);
 	free(ga.rows);

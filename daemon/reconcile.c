@@ -27,9 +27,11 @@
 #include <string.h>
 #include <time.h>
 #include "daemon.h"
+#include "../bpf/sockets.h"
 #include "../cgroup/cgroup.h"
 #include "../lib/err.h"
 #include "../lib/usdt.h"
+#include "../netfilter-compat/nft.h"
 
 static double now_ms(void)
 {
@@ -120,6 +122,26 @@ static const char *not_enforced(const struct cg_status *st, char *buf,
 	return NULL;
 }
 
+/* config kill_denied: what attach --kill-denied does, after each attach. */
+static void kill_denied(struct cg_guard *g, const char *abs, const char *rel,
+			const struct cg_policy *p)
+{
+	struct cg_kill_result kr;
+	int err;
+
+	cg_clearerr();
+	err = cg_guard_kill_denied(g, abs, p, &kr);
+	if (err)
+		cgd_log(CGD_ERR, "kill_denied on %s: destroyed %u of %u denied "
+			"sockets: %s", rel, kr.destroyed, kr.denied,
+			*cg_lasterr() ? cg_lasterr() : strerror(-err));
+	else if (kr.denied)
+		cgd_log(CGD_INFO, "kill_denied on %s: destroyed %u socket(s) "
+			"policy '%s' denies (%u connections judged, %u closed "
+			"meanwhile)", rel, kr.destroyed, p->name, kr.judged,
+			kr.gone);
+}
+
 static int do_attach(struct cgd *d, struct cg_guard *g, const char *abs,
 		     const char *rel, const struct cg_policy *p,
 		     unsigned flags, struct cgd_track *t, const char *why)
@@ -144,6 +166,8 @@ static int do_attach(struct cgd *d, struct cg_guard *g, const char *abs,
 	cgd_log(deg ? CGD_WARN : CGD_INFO, "guarded %s with policy '%s' "
 		"(%s) in %.2f ms%s", rel, p->name, why, ms, deg ?
 		"; DEGRADED: applied without its LSM part (fail: open)" : "");
+	if (d->cfg.kill_denied)
+		kill_denied(g, abs, rel, p);
 	return 0;
 }
 
@@ -274,6 +298,29 @@ static int gc_cb(const struct cg_status *st, void *ctx)
 	return 0;
 }
 
+/* nft-backed cgroups (netfilter-compat/): a removed cgroup's rules go, a
+ * cgroup recreated under its path gets the recorded policy again. */
+static int nft_gc_cb(const struct cg_nft_rec *r, int updated, void *ctx)
+{
+	struct cgd *d = ctx;
+
+	cgd_log(CGD_INFO, "cgroup %s (policy '%s', nft backend) %s", r->path,
+		r->policy, updated ? "was recreated: its rules now match the "
+		"new cgroup id" : "is gone: removed its nft rules");
+	if (updated)
+		d->last.reenforced++;
+	else
+		d->last.removed++;
+	return 0;
+}
+
+static void nft_gc(struct cgd *d)
+{
+	cg_clearerr();
+	if (cg_nft_gc(nft_gc_cb, d))
+		cgd_log(CGD_WARN, "nft backend gc: %s", cg_lasterr());
+}
+
 /* A guarded cgroup no rule matches: put back a vanished attachment. */
 static void restore(struct cgd *d, struct cg_guard *g,
 		    const struct cg_status *st, const char *why)
@@ -382,6 +429,7 @@ int cgd_reconcile_full(struct cgd *d, const char *why)
 		err = 0;	/* nothing pinned and nothing to guard */
 		d->ntrk = 0;
 	}
+	nft_gc(d);
 	cgd_clear_queue(d);
 	d->last.when = time(NULL);
 	d->last.ms = now_ms() - t0;
@@ -456,6 +504,7 @@ int cgd_gc(struct cgd *d)
 	struct cgd_reconcile_stats keep = d->last;
 
 	d->need_gc = 0;
+	nft_gc(d);
 	err = open_state(&g, 0);
 	if (err)
 		return err == -ENOENT ? 0 : err;

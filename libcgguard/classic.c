@@ -97,6 +97,14 @@ static void need_eq(struct cb *b, uint32_t k, size_t *next, size_t *nnext)
 
 static void dispatch(struct cb *b)
 {
+	int m;
+
+	/* The kernel's checker (check_load_and_stores) carries what was
+	 * stored across a RET into the code after it, so a cell read after
+	 * one family's block must be stored on every path: zero them all. */
+	LDI(0);
+	for (m = M_PROTO; m < M_SRC6 + 4; m++)
+		ST(m);
 	LDH(SKF_AD_OFF + SKF_AD_PROTOCOL);	/* skb->protocol, host order */
 	JEQ(0x0800, 0, 1);
 	jump(b, L_V4);
@@ -176,33 +184,60 @@ static void prelude_v6(struct cb *b)
 	jump(b, L_E6);
 }
 
-/* judge(): the entry's ranges in order, then its own action. */
-static void body(struct cb *b, const struct cg_lpm_val *v)
+static void range(struct cb *b, uint8_t proto, uint16_t lo, uint16_t hi,
+		  uint8_t action)
 {
-	int i;
+	LDM(M_PROTO);
+	JEQ(proto, 0, 4);
+	LDM(M_PORT);
+	op(b, BPF_JMP | BPF_JGE | BPF_K, 0, 2, lo);
+	op(b, BPF_JMP | BPF_JGT | BPF_K, 1, 0, hi);
+	RET(action == CG_ACT_ALLOW_V ? KEEP : DROP);
+}
+
+/* judge(): the entry's ranges (inline, or its port table: segments sorted
+ * by table, none overlapping) in order, then its own action. */
+static void body(struct cb *b, const struct cg_compiled *c,
+		 const struct cg_lpm_val *v)
+{
+	size_t i, lo = 0, hi = c->nseg;
 
 	if (v->flags & CG_F_DEFAULT_DENY) {	/* unparsed follow a deny */
 		LDM(M_PARSED);
 		JEQ(0, 0, 1);
 		RET(DROP);
 	}
-	for (i = 0; i < v->nranges && i < CG_MAX_RANGES; i++) {
-		LDM(M_PROTO);
-		JEQ(v->r[i].proto, 0, 4);
-		LDM(M_PORT);
-		op(b, BPF_JMP | BPF_JGE | BPF_K, 0, 2, v->r[i].lo);
-		op(b, BPF_JMP | BPF_JGT | BPF_K, 1, 0, v->r[i].hi);
-		RET(v->r[i].action == CG_ACT_ALLOW_V ? KEEP : DROP);
+	if (v->nranges == CG_RANGES_IN_TABLE) {
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (c->seg[mid].table < v->table)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (i = lo; i < c->nseg && c->seg[i].table == v->table &&
+		     !b->err; i++)
+			range(b, c->seg[i].proto, c->seg[i].lo, c->seg[i].hi,
+			      c->seg[i].action);
 	}
+	for (i = 0; v->nranges != CG_RANGES_IN_TABLE && i < v->nranges &&
+	     i < CG_MAX_RANGES; i++)
+		range(b, v->r[i].proto, v->r[i].lo, v->r[i].hi, v->r[i].action);
 	RET(v->action == CG_ACT_ALLOW_V ? KEEP : DROP);
 }
 
-static void entry(struct cb *b, const struct cg_entry *e)
+static void entry(struct cb *b, const struct cg_compiled *c,
+		  const struct cg_entry *e)
 {
 	int plen = e->key.prefixlen - CG_LPM_HDR_BITS, w, bits;
 	size_t next[4], nnext = 0, i;
 	uint32_t word, mask;
 
+	if (e->val.nranges > CG_MAX_RANGES) {	/* CG_RANGES_IN_TABLE */
+		b->err = -E2BIG;
+		return;
+	}
 	for (w = 0; w < (e->key.family == CG_FAM_V4 ? 1 : 4); w++) {
 		bits = plen - 32 * w;
 		if (bits <= 0)
@@ -214,7 +249,7 @@ static void entry(struct cb *b, const struct cg_entry *e)
 			op(b, BPF_ALU | BPF_AND | BPF_K, 0, 0, mask);
 		need_eq(b, ntohl(word) & mask, next, &nnext);
 	}
-	body(b, &e->val);
+	body(b, c, &e->val);
 	for (i = 0; i < nnext && !b->err; i++)
 		b->f[next[i]].k = b->n - next[i] - 1;
 }
@@ -241,7 +276,7 @@ static int emit(struct cb *b, struct cg_compiled *c)
 		for (i = 0; i < c->n; i++)
 			if (c->e[i].key.dir == CG_DIR_INGRESS_V &&
 			    c->e[i].key.family == fam[f])
-				entry(b, &c->e[i]);
+				entry(b, c, &c->e[i]);
 		RET(DROP);	/* unreachable: every family has a /0 entry */
 	}
 	for (i = 0; i < b->nfix && !b->err; i++)
@@ -250,34 +285,33 @@ static int emit(struct cb *b, struct cg_compiled *c)
 	return b->err;
 }
 
-int cgg_classic_compile(const char *policy, struct sock_fprog *prog)
+int cgg_classic_compile_policy(const struct cg_policy *p,
+			       struct sock_fprog *prog)
 {
-	struct cg_policy *p = NULL;
 	struct cg_compiled c = {};
 	struct cb b = {};
 	char err[CG_ERR_MAX];
 	int ret;
 
-	ret = cg_policy_load(policy, &p, err, sizeof(err));
-	if (ret)
-		return cgg_fail(ret, "%s", err);
-	if (p->mode == CG_MODE_AUDIT) {
-		cg_policy_free(p);
+	if (p->mode == CG_MODE_AUDIT)
 		return cgg_fail(-EOPNOTSUPP, "policy %s is in audit mode, which "
 				"needs counters: classic filters have none (use "
-				"the daemon)", policy);
-	}
+				"the daemon)", p->name);
 	ret = cg_policy_compile(p, &c, err, sizeof(err));
-	cg_policy_free(p);
 	if (ret)
 		return cgg_fail(ret, "%s", err);
 	ret = emit(&b, &c);
 	cg_compiled_free(&c);
 	free(b.fix);
+	if (ret == -E2BIG)
+		ret = cgg_fail(ret, "policy %s has a source prefix with more "
+			       "than %d port ranges: too many for a classic "
+			       "filter (use the daemon's)", p->name,
+			       CG_MAX_RANGES);
 	if (!ret && b.n > BPF_MAXINSNS)
 		ret = cgg_fail(-E2BIG, "policy %s needs %zu classic BPF "
 			       "instructions, more than the kernel's %d (use the "
-			       "daemon's filters)", policy, b.n, BPF_MAXINSNS);
+			       "daemon's filters)", p->name, b.n, BPF_MAXINSNS);
 	if (ret) {
 		free(b.f);
 		return ret;
@@ -285,6 +319,20 @@ int cgg_classic_compile(const char *policy, struct sock_fprog *prog)
 	prog->len = b.n;
 	prog->filter = b.f;
 	return 0;
+}
+
+int cgg_classic_compile(const char *policy, struct sock_fprog *prog)
+{
+	struct cg_policy *p = NULL;
+	char err[CG_ERR_MAX];
+	int ret;
+
+	ret = cg_policy_load(policy, &p, err, sizeof(err));
+	if (ret)
+		return cgg_fail(ret, "%s", err);
+	ret = cgg_classic_compile_policy(p, prog);
+	cg_policy_free(p);
+	return ret;
 }
 
 static int sock_is_tcp(int fd)

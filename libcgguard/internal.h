@@ -12,6 +12,9 @@ int cgg_fail(int err, const char *fmt, ...)
 
 /* Compiles @policy's ingress rules to classic BPF: *prog is malloc'd. */
 int cgg_classic_compile(const char *policy, struct sock_fprog *prog);
+struct cg_policy;
+int cgg_classic_compile_policy(const struct cg_policy *p,
+			       struct sock_fprog *prog);
 /* SO_LOCK_FILTER on a socket with a filter attached. */
 int cgg_lock(int sockfd);
 /* Compiles, attaches (SO_ATTACH_FILTER) and locks. */

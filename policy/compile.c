@@ -12,8 +12,17 @@
  * address form a chain), so the entry folds those rules, most specific
  * first, into one decision per protocol and port segment.  A /0 entry is
  * always present, so every lookup hits.
+ *
+ * Cost: nodes are visited in address order with a stack of the enclosing
+ * prefixes' folded decisions; a node lays only its own rules over its
+ * parent's fold (sort + union-find painting), so the whole compile is
+ * O(rules log rules + output), however many ports share a prefix.
+ * Entries with more than CG_MAX_RANGES ranges get a port table (an LPM
+ * trie keyed by port prefixes), so a packet's cost stays flat too.
  */
+#define _GNU_SOURCE	/* qsort_r */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +31,8 @@
 #include "compile.h"
 #include "../lib/bigalloc.h"
 
-#define PROTO_OTHER	255	/* any protocol no rule names explicitly */
-#define MAX_DEPTH	130	/* /0../128 chain plus slack */
+#define MAX_DEPTH	130	/* /0../128 chain plus the defaults */
+#define NONE		SIZE_MAX
 
 struct node {
 	const uint8_t *addr;
@@ -36,37 +45,73 @@ struct decision {
 	uint16_t rule;
 };
 
-struct seg {
+/* A port segment [lo, hi] of one protocol with its decision. */
+struct pseg {
 	uint32_t lo, hi;
-	uint8_t proto;
 	struct decision d;
 };
+
+/* Segments covering 0..65535 completely, sorted, coalesced. */
+struct plist {
+	struct pseg *s;
+	size_t n;
+	int owned;		/* else borrowed from an enclosing prefix */
+};
+
+/*
+ * Everything an address whose longest matching prefix is this node gets:
+ * one decision for protocols no rule names, one for ICMP, and a complete
+ * segment list for TCP and for UDP.  A node's fold is its own rules laid
+ * over its parent's fold, so each prefix costs its own rules plus what it
+ * emits, never its ancestors' rules again.
+ */
+struct fold {
+	struct decision other, icmp;
+	struct plist pl[2];	/* [0] TCP, [1] UDP */
+};
+
+static const uint8_t fold_proto[2] = { CG_P_TCP, CG_P_UDP };
 
 struct ctx {
 	const struct cg_policy *p;
 	const struct cg_rule *rules;	/* rules of this direction */
 	int dir, family;
-	const struct cg_rule *cand[4096];
-	size_t ncand;
 	struct decision dflt;
+	struct fold stack[MAX_DEPTH + 1];	/* [0]: the defaults */
+	struct pseg dflt_seg[2];
+	/* scratch, reused from node to node */
+	const struct cg_rule **own;
+	uint32_t *pos;
+	size_t *paint, *next;
+	size_t cap_pos;
 	char *err;
 	size_t errlen;
 };
 
-static const struct cg_rule *g_sort_rules;	/* qsort has no context arg */
-
-static int cmp_rule_idx(const void *a, const void *b)
+static int cmp_rule_idx(const void *a, const void *b, void *arg)
 {
-	const struct cg_rule *x = &g_sort_rules[*(const size_t *)a];
-	const struct cg_rule *y = &g_sort_rules[*(const size_t *)b];
+	const struct cg_rule *rules = arg;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	const struct cg_rule *x = &rules[i], *y = &rules[j];
 	int c = memcmp(x->addr, y->addr, 16);
 
 	if (c)
 		return c;
 	if (x->prefixlen != y->prefixlen)
 		return (int)x->prefixlen - (int)y->prefixlen;
-	/* deny first, so on a tie the first match is the deny */
-	return (int)y->action - (int)x->action;
+	return i < j ? -1 : i > j;
+}
+
+/* Priority among rules of one prefix: deny first (a tie goes to deny),
+ * then file order. */
+static int cmp_prio(const void *a, const void *b)
+{
+	const struct cg_rule *x = *(const struct cg_rule *const *)a;
+	const struct cg_rule *y = *(const struct cg_rule *const *)b;
+
+	if (x->action != y->action)
+		return (int)y->action - (int)x->action;
+	return x < y ? -1 : x > y;
 }
 
 static int contains(const uint8_t *a, int alen, const uint8_t *b, int blen)
@@ -78,37 +123,6 @@ static int contains(const uint8_t *a, int alen, const uint8_t *b, int blen)
 	return !rem || !((a[full] ^ b[full]) & (0xff00 >> rem));
 }
 
-static int port_match(const struct cg_rule *r, uint32_t port)
-{
-	uint32_t i;
-
-	if (!r->nports)
-		return 1;
-	for (i = 0; i < r->nports; i++)
-		if (port >= r->ports[i].lo && port <= r->ports[i].hi)
-			return 1;
-	return 0;
-}
-
-/* The first candidate matching (proto, port) decides; else the default. */
-static struct decision decide(const struct ctx *c, uint8_t proto,
-			      uint32_t port)
-{
-	size_t i;
-
-	for (i = 0; i < c->ncand; i++) {
-		const struct cg_rule *r = c->cand[i];
-
-		if (r->proto != CG_PROTO_ANY && r->proto != proto)
-			continue;
-		if (!port_match(r, port))
-			continue;
-		return (struct decision){ r->action,
-			cg_rule_counter(c->p, c->dir, r - c->rules) };
-	}
-	return c->dflt;
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -116,87 +130,323 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int same(struct decision a, struct decision b, int by_action)
+static int same(struct decision a, struct decision b)
 {
-	return a.action == b.action && (by_action || a.rule == b.rule);
+	return a.action == b.action && a.rule == b.rule;
 }
 
-/* Appends segments of @proto whose decision differs from @fb. */
-static int port_segments(const struct ctx *c, uint8_t proto,
-			 struct decision fb, int by_action, struct seg *out,
-			 size_t *n, size_t max)
+static struct decision rule_decision(const struct ctx *c,
+				     const struct cg_rule *r)
 {
-	size_t nb = 0, cap = 2, i, j, k;
-	uint32_t *b;
-	int err = 0;
-
-	for (i = 0; i < c->ncand; i++)
-		if (c->cand[i]->proto == proto)
-			cap += 2 * c->cand[i]->nports;
-	b = malloc(cap * sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	b[nb++] = 0;
-	for (i = 0; i < c->ncand; i++) {
-		const struct cg_rule *r = c->cand[i];
-
-		for (j = 0; r->proto == proto && j < r->nports; j++) {
-			b[nb++] = r->ports[j].lo;
-			b[nb++] = r->ports[j].hi + 1u;
-		}
-	}
-	b[nb++] = 65536;
-	qsort(b, nb, sizeof(b[0]), cmp_u32);
-	for (i = 0; i + 1 < nb && !err; i = k) {
-		struct decision d;
-
-		if (b[i] == b[i + 1]) {
-			k = i + 1;
-			continue;
-		}
-		/* segment [b[i], b[k]-1]: extend while the decision holds */
-		d = decide(c, proto, b[i]);
-		for (k = i + 1; k + 1 < nb &&
-		     same(decide(c, proto, b[k]), d, by_action); k++)
-			;
-		if (same(d, fb, by_action))
-			continue;
-		if (*n >= max)
-			err = -E2BIG;
-		else
-			out[(*n)++] = (struct seg){ b[i], b[k] - 1, proto, d };
-	}
-	free(b);
-	return err;
+	return (struct decision){ r->action,
+		cg_rule_counter(c->p, c->dir, r - c->rules) };
 }
 
-static int fold(const struct ctx *c, struct cg_lpm_val *v, int by_action)
+static void plist_free(struct plist *l)
 {
-	struct seg segs[CG_MAX_RANGES];
-	struct decision fb = decide(c, PROTO_OTHER, 0);
-	struct decision icmp = decide(c, CG_PROTO_ICMP, 0);
-	size_t n = 0, i;
-	int err;
+	if (l->owned)
+		free(l->s);
+	*l = (struct plist){ 0 };
+}
 
-	if (!same(icmp, fb, by_action))
-		segs[n++] = (struct seg){ 0, 65535, CG_P_ICMP, icmp };
-	err = port_segments(c, CG_PROTO_TCP, fb, by_action, segs, &n,
-			    CG_MAX_RANGES);
-	if (!err)
-		err = port_segments(c, CG_PROTO_UDP, fb, by_action, segs, &n,
-				    CG_MAX_RANGES);
-	if (err)
-		return err;
-	v->action = fb.action;
-	v->rule = fb.rule;
-	v->nranges = n;
-	for (i = 0; i < n; i++)
-		v->r[i] = (struct cg_range){ segs[i].lo, segs[i].hi,
-			segs[i].proto, segs[i].d.action, segs[i].d.rule };
+/* Appends [lo, hi] -> d, merging with the last segment when equal. */
+static int plist_push(struct plist *l, size_t *cap, uint32_t lo, uint32_t hi,
+		      struct decision d)
+{
+	struct pseg *last = l->n ? &l->s[l->n - 1] : NULL;
+
+	if (last && same(last->d, d) && last->hi + 1 == lo) {
+		last->hi = hi;
+		return 0;
+	}
+	if (l->n == *cap) {
+		struct pseg *t = realloc(l->s, (*cap = *cap ? *cap * 2 : 8) *
+					 sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		l->s = t;
+	}
+	l->s[l->n++] = (struct pseg){ lo, hi, d };
 	return 0;
 }
 
-static int emit(struct ctx *c, const struct node *nd, struct cg_compiled *out)
+/* Copies the parent's decisions for [lo, hi]. */
+static int push_parent(struct plist *out, size_t *cap, const struct plist *par,
+		       uint32_t lo, uint32_t hi)
+{
+	size_t a = 0, b = par->n;
+	int err = 0;
+
+	while (a < b) {		/* first segment ending at or after lo */
+		size_t m = a + (b - a) / 2;
+
+		if (par->s[m].hi < lo)
+			a = m + 1;
+		else
+			b = m;
+	}
+	for (; a < par->n && par->s[a].lo <= hi && !err; a++)
+		err = plist_push(out, cap, par->s[a].lo > lo ? par->s[a].lo : lo,
+				 par->s[a].hi < hi ? par->s[a].hi : hi,
+				 par->s[a].d);
+	return err;
+}
+
+/* Union-find "next unpainted elementary segment at or after i". */
+static size_t next_free(size_t *next, size_t i)
+{
+	size_t r = i;
+
+	while (next[r] != r)
+		r = next[r];
+	while (next[i] != r) {
+		size_t t = next[i];
+
+		next[i] = r;
+		i = t;
+	}
+	return r;
+}
+
+static size_t pos_index(const uint32_t *pos, size_t n, uint32_t v)
+{
+	size_t a = 0, b = n;
+
+	while (a < b) {
+		size_t m = a + (b - a) / 2;
+
+		if (pos[m] < v)
+			a = m + 1;
+		else
+			b = m;
+	}
+	return a;
+}
+
+static int grow_scratch(struct ctx *c, size_t npos)
+{
+	void *a, *b, *d;
+
+	if (npos <= c->cap_pos)
+		return 0;
+	a = realloc(c->pos, npos * sizeof(*c->pos));
+	if (a)
+		c->pos = a;
+	b = realloc(c->paint, npos * sizeof(*c->paint));
+	if (b)
+		c->paint = b;
+	d = realloc(c->next, npos * sizeof(*c->next));
+	if (d)
+		c->next = d;
+	if (!a || !b || !d)
+		return -ENOMEM;
+	c->cap_pos = npos;
+	return 0;
+}
+
+static int rule_has(const struct cg_rule *r, uint8_t proto)
+{
+	return r->proto == CG_PROTO_ANY || r->proto == proto;
+}
+
+/*
+ * The node's segment list for @proto: its own rules (@own, in priority
+ * order) painted over the elementary segments their ranges cut 0..65535
+ * into, highest priority first, each elementary segment painted once;
+ * what no own rule paints keeps the parent's decisions.
+ * O(k log k + output) for k own ranges.
+ */
+static int overlay_ports(struct ctx *c, size_t nown, uint8_t proto,
+			 const struct plist *par, struct plist *out)
+{
+	size_t npos = 0, i, j, cap = 0, e;
+	int err = 0;
+
+	*out = (struct plist){ 0 };
+	for (i = 0; i < nown; i++)
+		if (rule_has(c->own[i], proto))
+			npos += 2 * (c->own[i]->nports ? c->own[i]->nports : 1);
+	if (!npos) {		/* nothing of ours: the parent's, shared */
+		*out = *par;
+		out->owned = 0;
+		return 0;
+	}
+	if (grow_scratch(c, npos + 2))
+		return -ENOMEM;
+	npos = 0;
+	c->pos[npos++] = 0;
+	c->pos[npos++] = 65536;
+	for (i = 0; i < nown; i++) {
+		const struct cg_rule *r = c->own[i];
+
+		if (!rule_has(r, proto))
+			continue;
+		if (!r->nports) {
+			c->pos[npos++] = 0;
+			c->pos[npos++] = 65536;
+		}
+		for (j = 0; j < r->nports; j++) {
+			c->pos[npos++] = r->ports[j].lo;
+			c->pos[npos++] = r->ports[j].hi + 1u;
+		}
+	}
+	qsort(c->pos, npos, sizeof(*c->pos), cmp_u32);
+	for (i = j = 0; i < npos; i++)	/* unique */
+		if (!j || c->pos[j - 1] != c->pos[i])
+			c->pos[j++] = c->pos[i];
+	npos = j;	/* elementary segments: [pos[i], pos[i+1]) */
+	for (i = 0; i < npos; i++) {
+		c->paint[i] = NONE;
+		c->next[i] = i;
+	}
+	for (i = 0; i < nown; i++) {
+		const struct cg_rule *r = c->own[i];
+		size_t nr = r->nports ? r->nports : 1;
+
+		for (j = 0; rule_has(r, proto) && j < nr; j++) {
+			uint32_t lo = r->nports ? r->ports[j].lo : 0;
+			uint32_t hi = r->nports ? r->ports[j].hi + 1u : 65536;
+			size_t end = pos_index(c->pos, npos, hi);
+
+			for (e = next_free(c->next, pos_index(c->pos, npos, lo));
+			     e < end; e = next_free(c->next, e)) {
+				c->paint[e] = i;
+				c->next[e] = e + 1;
+			}
+		}
+	}
+	out->owned = 1;
+	for (i = 0; i + 1 < npos && !err; i++) {
+		uint32_t lo = c->pos[i], hi = c->pos[i + 1] - 1;
+
+		if (c->paint[i] != NONE)
+			err = plist_push(out, &cap, lo, hi,
+					 rule_decision(c, c->own[c->paint[i]]));
+		else
+			err = push_parent(out, &cap, par, lo, hi);
+	}
+	if (err)
+		plist_free(out);
+	return err;
+}
+
+/* The first own rule (priority order) matching @proto without ports. */
+static struct decision overlay_simple(const struct ctx *c, size_t nown,
+				      uint8_t proto, struct decision par)
+{
+	size_t i;
+
+	for (i = 0; i < nown; i++)
+		if (rule_has(c->own[i], proto) && !c->own[i]->nports)
+			return rule_decision(c, c->own[i]);
+	return par;
+}
+
+static int fold_node(struct ctx *c, const struct node *nd, const size_t *idx,
+		     const struct fold *par, struct fold *f)
+{
+	size_t i;
+	int k, err = 0;
+
+	for (i = 0; i < nd->count; i++)
+		c->own[i] = &c->rules[idx[nd->first + i]];
+	qsort(c->own, nd->count, sizeof(*c->own), cmp_prio);
+	/* "other" protocols are matched only by proto-any rules */
+	f->other = overlay_simple(c, nd->count, 0xff, par->other);
+	f->icmp = overlay_simple(c, nd->count, CG_PROTO_ICMP, par->icmp);
+	for (k = 0; k < 2 && !err; k++)
+		err = overlay_ports(c, nd->count, fold_proto[k], &par->pl[k],
+				    &f->pl[k]);
+	if (err)
+		plist_free(&f->pl[0]);
+	return err;
+}
+
+/* Number of prefixes a port range splits into (as cg_slot_write does). */
+static size_t range_prefixes(uint32_t lo, uint32_t hi)
+{
+	size_t n = 0;
+
+	while (lo <= hi) {
+		uint32_t size = lo ? (lo & -lo) : 65536;
+
+		while (lo + size - 1 > hi)
+			size >>= 1;
+		lo += size;
+		n++;
+	}
+	return n;
+}
+
+static int push_seg(struct cg_compiled *out, size_t *cap, uint32_t table,
+		    uint8_t proto, uint32_t lo, uint32_t hi, struct decision d)
+{
+	if (out->nseg == *cap) {
+		struct cg_port_seg *t = realloc(out->seg, (*cap = *cap ?
+			*cap * 2 : 64) * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		out->seg = t;
+	}
+	out->seg[out->nseg++] = (struct cg_port_seg){ table, lo, hi, proto,
+		d.action, d.rule };
+	out->nport_keys += range_prefixes(lo, hi);
+	return 0;
+}
+
+/* The ranges differing from the fallback; inline if they fit, else a
+ * port table of their own. */
+static int emit_ranges(const struct fold *f,
+		       struct cg_compiled *out, size_t *segcap,
+		       struct cg_lpm_val *v)
+{
+	struct decision fb = f->other;
+	size_t n = 0, i, k;
+	int err = 0;
+
+	if (!same(f->icmp, fb))
+		n++;
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < f->pl[k].n; i++)
+			n += !same(f->pl[k].s[i].d, fb);
+	v->action = fb.action;
+	v->rule = fb.rule;
+	if (n <= CG_MAX_RANGES) {
+		if (!same(f->icmp, fb))
+			v->r[v->nranges++] = (struct cg_range){ 0, 65535,
+				CG_P_ICMP, f->icmp.action, f->icmp.rule };
+		for (k = 0; k < 2; k++)
+			for (i = 0; i < f->pl[k].n; i++) {
+				const struct pseg *s = &f->pl[k].s[i];
+
+				if (!same(s->d, fb))
+					v->r[v->nranges++] = (struct cg_range){
+						s->lo, s->hi, fold_proto[k],
+						s->d.action, s->d.rule };
+			}
+		return 0;
+	}
+	if (out->ntables >= (1u << CG_TABLE_SLOT_SHIFT))
+		return -E2BIG;
+	v->nranges = CG_RANGES_IN_TABLE;
+	v->table = out->ntables++;
+	/* protocol order 1 < 6 < 17 keeps out->seg sorted */
+	if (!same(f->icmp, fb))
+		err = push_seg(out, segcap, v->table, CG_P_ICMP, 0, 65535,
+			       f->icmp);
+	for (k = 0; k < 2 && !err; k++)
+		for (i = 0; i < f->pl[k].n && !err; i++)
+			if (!same(f->pl[k].s[i].d, fb))
+				err = push_seg(out, segcap, v->table,
+					       fold_proto[k], f->pl[k].s[i].lo,
+					       f->pl[k].s[i].hi, f->pl[k].s[i].d);
+	if (!err && out->nport_keys > CG_PORT_MAX_ENTRIES)
+		err = -E2BIG;
+	return err;
+}
+
+static int emit(struct ctx *c, const struct node *nd, const struct fold *f,
+		struct cg_compiled *out, size_t *segcap)
 {
 	struct cg_entry *e = &out->e[out->n];
 	char a[INET6_ADDRSTRLEN];
@@ -211,46 +461,24 @@ static int emit(struct ctx *c, const struct node *nd, struct cg_compiled *out)
 		e->val.flags |= CG_F_AUDIT;
 	if (c->dflt.action == CG_ACT_DENY)
 		e->val.flags |= CG_F_DEFAULT_DENY;
-	err = fold(c, &e->val, 0);
-	if (err == -E2BIG)	/* keep verdicts, lose per-rule attribution */
-		err = fold(c, &e->val, 1);
+	err = emit_ranges(f, out, segcap, &e->val);
 	if (err == -E2BIG) {
 		inet_ntop(c->family, nd->addr, a, sizeof(a));
-		snprintf(c->err, c->errlen, "%s: %s/%u (%s): more than %d "
-			 "port ranges with distinct verdicts after folding in "
-			 "the enclosing prefixes' rules", c->p->source, a,
+		snprintf(c->err, c->errlen, "%s: %s/%u (%s): the port tables "
+			 "need more than %u entries (port ranges of distinct "
+			 "verdicts, after folding in the enclosing prefixes' "
+			 "rules, split into prefixes)", c->p->source, a,
 			 nd->plen, c->dir ? "ingress" : "egress",
-			 CG_MAX_RANGES);
+			 CG_PORT_MAX_ENTRIES);
 		return -EINVAL;
 	}
-	out->n++;
+	if (!err)
+		out->n++;
 	return err;
 }
 
-/* Candidate list for a chain of nodes: deepest first, deny first. */
-static int set_cand(struct ctx *c, struct node **chain, int depth,
-		    const size_t *idx)
-{
-	int d;
-	size_t i;
-
-	c->ncand = 0;
-	for (d = depth - 1; d >= 0; d--) {
-		for (i = 0; i < chain[d]->count; i++) {
-			if (c->ncand == sizeof(c->cand) / sizeof(c->cand[0])) {
-				snprintf(c->err, c->errlen, "%s: more than %zu "
-					 "rules cover one prefix",
-					 c->p->source, c->ncand);
-				return -EINVAL;
-			}
-			c->cand[c->ncand++] = &c->rules[idx[chain[d]->first + i]];
-		}
-	}
-	return 0;
-}
-
-static int build_nodes(const struct cg_rule *rules, const size_t *idx,
-		       size_t n, struct node *nodes, size_t *nn)
+static void build_nodes(const struct cg_rule *rules, const size_t *idx,
+			size_t n, struct node *nodes, size_t *nn)
 {
 	static const uint8_t zero[16];
 	size_t i;
@@ -271,44 +499,68 @@ static int build_nodes(const struct cg_rule *rules, const size_t *idx,
 		}
 		nodes[(*nn)++] = (struct node){ r->addr, r->prefixlen, i, 1 };
 	}
-	return 0;
 }
 
-static int compile_family(struct ctx *c, struct cg_compiled *out)
+static void pop_to(struct ctx *c, int *depth, int to)
+{
+	while (*depth > to) {
+		plist_free(&c->stack[*depth].pl[0]);
+		plist_free(&c->stack[*depth].pl[1]);
+		(*depth)--;
+	}
+}
+
+/* Level 0 of the stack: the direction's default for everything. */
+static void default_fold(struct ctx *c)
+{
+	int k;
+
+	c->stack[0].other = c->stack[0].icmp = c->dflt;
+	for (k = 0; k < 2; k++) {
+		c->dflt_seg[k] = (struct pseg){ 0, 65535, c->dflt };
+		c->stack[0].pl[k] = (struct plist){ &c->dflt_seg[k], 1, 0 };
+	}
+}
+
+static int compile_family(struct ctx *c, struct cg_compiled *out,
+			  size_t *segcap)
 {
 	const struct cg_direction *d = &c->p->dir[c->dir];
-	struct node **chain = NULL, *nodes = NULL;
+	struct node *nodes = NULL, *chain[MAX_DEPTH + 1];
 	size_t *idx, n = 0, nn, i;
 	int depth = 0, err = -ENOMEM;
 
 	idx = malloc((d->nrules + 1) * sizeof(*idx));
 	nodes = malloc((d->nrules + 1) * sizeof(*nodes));
-	chain = malloc(MAX_DEPTH * sizeof(*chain));
-	if (!idx || !nodes || !chain)
+	c->own = malloc((d->nrules + 1) * sizeof(*c->own));
+	if (!idx || !nodes || !c->own)
 		goto out;
 	for (i = 0; i < d->nrules; i++)
 		if (d->rules[i].family == c->family)
 			idx[n++] = i;
-	g_sort_rules = d->rules;
-	qsort(idx, n, sizeof(*idx), cmp_rule_idx);
+	qsort_r(idx, n, sizeof(*idx), cmp_rule_idx, (void *)d->rules);
 	build_nodes(d->rules, idx, n, nodes, &nn);
-	for (i = 0; i < nn; i++) {
-		while (depth && !contains(chain[depth - 1]->addr,
-					  chain[depth - 1]->plen,
+	default_fold(c);
+	/* Nodes come in address order, each after the prefixes containing
+	 * it: a stack of folds follows the chain of enclosing prefixes. */
+	for (i = 0, err = 0; i < nn && !err; i++) {
+		while (depth && !contains(chain[depth]->addr, chain[depth]->plen,
 					  nodes[i].addr, nodes[i].plen))
-			depth--;
-		chain[depth++] = &nodes[i];
-		err = set_cand(c, chain, depth, idx);
-		if (!err)
-			err = emit(c, &nodes[i], out);
+			pop_to(c, &depth, depth - 1);
+		chain[depth + 1] = &nodes[i];
+		err = fold_node(c, &nodes[i], idx, &c->stack[depth],
+				&c->stack[depth + 1]);
 		if (err)
-			goto out;
+			break;
+		depth++;
+		err = emit(c, &nodes[i], &c->stack[depth], out, segcap);
 	}
-	err = 0;
 out:
+	pop_to(c, &depth, 0);
 	free(idx);
 	free(nodes);
-	free(chain);
+	free(c->own);
+	c->own = NULL;
 	return err;
 }
 
@@ -326,7 +578,7 @@ int cg_policy_compile(const struct cg_policy *p, struct cg_compiled *out,
 {
 	static const int fams[] = { AF_INET, AF_INET6 };
 	struct ctx *c;
-	size_t cap = 4, i;
+	size_t cap = 4, i, segcap = 0;
 	int dir, f, ret = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -351,9 +603,12 @@ int cg_policy_compile(const struct cg_policy *p, struct cg_compiled *out,
 		out->nrules[dir] = p->dir[dir].nrules;
 		for (f = 0; f < 2 && !ret; f++) {
 			c->family = fams[f];
-			ret = compile_family(c, out);
+			ret = compile_family(c, out, &segcap);
 		}
 	}
+	free(c->pos);
+	free(c->paint);
+	free(c->next);
 	free(c);
 	if (ret) {
 		cg_compiled_free(out);
@@ -364,6 +619,9 @@ int cg_policy_compile(const struct cg_policy *p, struct cg_compiled *out,
 	out->hash = cg_hash_mix(out->hash, &out->mode, 1);
 	for (i = 0; i < out->n; i++)
 		out->hash = cg_hash_mix(out->hash, &out->e[i], sizeof(out->e[i]));
+	for (i = 0; i < out->nseg; i++)
+		out->hash = cg_hash_mix(out->hash, &out->seg[i],
+					sizeof(out->seg[i]));
 	return 0;
 }
 
@@ -477,6 +735,7 @@ int cg_policy_compile_all(const struct cg_policy *p, struct cg_compiled *c,
 	}
 	/* Slots are shared by hash: the socket config is part of it. */
 	c->hash = cg_hash_mix(c->hash, sc, sizeof(*sc));
+	c->hash = cg_hash_mix(c->hash, &p->events, sizeof(p->events));
 	return 0;
 }
 

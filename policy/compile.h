@@ -63,6 +63,18 @@ int cg_policy_compile_all(const struct cg_policy *p, struct cg_compiled *c,
 int cg_policy_hash(const struct cg_policy *p, uint64_t *hash, char *err,
 		   size_t errlen);
 
+/*
+ * validate.c: everything attach refuses about a policy itself, shared with `policy check`.
+ * cg_policy_prepare() is cg_policy_compile_all() plus the kernel tables' limits;
+ * cg_policy_layers_check() refuses a policy needing BPF LSM where @have_lsm is 0 unless
+ * @fail_open, which sets *degraded instead (-1: unknown, nothing refused).  -EINVAL / -EOPNOTSUPP with the
+ * reason in err.
+ */
+int cg_policy_prepare(const struct cg_policy *p, struct cg_compiled *c,
+		      struct cg_sockcfg *sc, char *err, size_t errlen);
+int cg_policy_layers_check(const struct cg_policy *p, int have_lsm, int fail_open,
+			   int *degraded, char *err, size_t errlen);
+
 /* CG_WANT_* bits: which layers beyond the packet layer @p needs. */
 unsigned cg_policy_wants(const struct cg_policy *p);
 

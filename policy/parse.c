@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 
 #include "policy.h"
+#include "../bpf/cgguard_abi.h"
 #include "../lib/bigalloc.h"
 #include "../lib/yamlread.h"
 
@@ -514,6 +515,11 @@ static int parse_bind(struct pctx *c, const struct yr_node *n, struct cg_sockets
 		else
 			rc = parse_ports(c, &v, "bind.deny", &s->bind_deny, &s->nbind_deny);
 	}
+	/* The socket layer's table is small and fixed (the compiler checks again). */
+	if (!rc && s->nbind_allow + s->nbind_deny > CG_MAX_BIND_RANGES)
+		return perr(c, n, "'bind' has %u port ranges in allow and deny together; the "
+			    "kernel's table holds %d (use wider ranges)",
+			    s->nbind_allow + s->nbind_deny, CG_MAX_BIND_RANGES);
 	return rc;
 }
 
@@ -541,6 +547,51 @@ static int parse_sockets(struct pctx *c, const struct yr_node *n, struct cg_sock
 	return rc;
 }
 
+/* A decimal count 1..CG_EV_LIMIT (events.rate, events.burst). */
+#define CG_EV_LIMIT	1000000
+static int parse_ev_count(struct pctx *c, const struct yr_node *n, const char *key,
+			  uint32_t *out)
+{
+	char t[SHOW_MAX];
+	uint64_t v = 0;
+	size_t i;
+
+	if (n->type != YR_SCALAR || !n->len || n->len > 7 || n->s[0] == '0')
+		goto bad;
+	for (i = 0; i < n->len; i++) {
+		if (n->s[i] < '0' || n->s[i] > '9')
+			goto bad;
+		v = v * 10 + (uint64_t)(n->s[i] - '0');
+	}
+	if (v <= CG_EV_LIMIT) {
+		*out = (uint32_t)v;
+		return 0;
+	}
+bad:
+	return perr(c, n, "events.%s must be a whole number from 1 to %d, not '%s'", key,
+		    CG_EV_LIMIT, n->type == YR_SCALAR ? show(n, t) : kind(n));
+}
+
+/* events: off | { rate: N, burst: N } */
+static int parse_events(struct pctx *c, const struct yr_node *n, struct cg_events_cfg *e)
+{
+	static const char *const keys[] = { "rate", "burst", NULL };
+	static const struct keyset ks = { "in 'events'", keys, NULL, NULL };
+	struct seen seen = { 0 };
+	struct yr_node v;
+	int rc = 0, idx;
+
+	if (n->type == YR_SCALAR && n->len == 3 && !strcmp(n->s, "off")) {
+		e->off = 1;
+		return 0;
+	}
+	if (n->type != YR_MAP)
+		return perr(c, n, "'events' must be 'off' or a mapping { rate: N, burst: N }");
+	while (!rc && !(rc = next_pair(c, &ks, &seen, &idx, &v)) && idx >= 0)
+		rc = parse_ev_count(c, &v, idx ? "burst" : "rate", idx ? &e->burst : &e->rate);
+	return rc;
+}
+
 /* The name ends up in paths, map names and logs: keep it boring. */
 static int parse_name(struct pctx *c, const struct yr_node *n, char *out)
 {
@@ -556,9 +607,9 @@ static int parse_name(struct pctx *c, const struct yr_node *n, char *out)
 	return 0;
 }
 
-enum { TK_POLICY, TK_MODE, TK_VIOL, TK_EGRESS, TK_INGRESS, TK_SOCKETS };
+enum { TK_POLICY, TK_MODE, TK_VIOL, TK_EGRESS, TK_INGRESS, TK_SOCKETS, TK_EVENTS };
 static const char *const top_keys[] = {
-	"policy", "mode", "on_violation", "egress", "ingress", "sockets", NULL,
+	"policy", "mode", "on_violation", "egress", "ingress", "sockets", "events", NULL,
 };
 static const struct keyset top_ks = { "at top level", top_keys, NULL, NULL };
 
@@ -575,6 +626,8 @@ static int top_value(struct pctx *c, int idx, const struct yr_node *v, struct cg
 		return parse_direction(c, v, CG_DIR_EGRESS, &p->dir[CG_DIR_EGRESS]);
 	case TK_INGRESS:
 		return parse_direction(c, v, CG_DIR_INGRESS, &p->dir[CG_DIR_INGRESS]);
+	case TK_EVENTS:
+		return parse_events(c, v, &p->events);
 	default:
 		return parse_sockets(c, v, &p->sockets);
 	}
@@ -624,6 +677,8 @@ int cg_policy_parse_buf(const char *source, const char *buf, size_t len,
 	if (!p)
 		return cg_policy_errf(err, errlen, -ENOMEM, "%s: out of memory", src);
 	p->sockets.raw = -1;
+	p->events.rate = CG_EVENTS_RATE_DEFAULT;
+	p->events.burst = CG_EVENTS_BURST_DEFAULT;
 	memcpy(p->source, src, strnlen(src, sizeof(p->source) - 1));
 	rc = yr_init(&r, src, buf, len, err, errlen);
 	if (!rc)

@@ -87,6 +87,15 @@ struct cg_sockets {
 	int present;			/* the file had a sockets: section */
 };
 
+#define CG_EVENTS_RATE_DEFAULT	100
+#define CG_EVENTS_BURST_DEFAULT	200
+/* `events:` section: the per-cgroup token bucket of denial events. */
+struct cg_events_cfg {
+	uint32_t rate;			/* events per second (default 100) */
+	uint32_t burst;			/* bucket size (default 200) */
+	uint32_t off;			/* events: off */
+};
+
 struct cg_policy {
 	char name[CG_POLICY_NAME_MAX];
 	char source[256];		/* file name or "builtin:NAME" */
@@ -94,6 +103,7 @@ struct cg_policy {
 	uint8_t on_violation;		/* enum cg_violation */
 	struct cg_direction dir[CG_DIR_MAX];
 	struct cg_sockets sockets;
+	struct cg_events_cfg events;
 };
 
 /* Parse a policy from memory; `source` names it in error messages. */

@@ -7,6 +7,7 @@ set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CGG=${CGG:-$TOP/cgguard}
 TRAFFIC=${TRAFFIC:-$TOP/.output/cgg_traffic}
+STREAM=${STREAM:-$TOP/.output/cgg_stream}
 CG2=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
 # Each test owns its namespaces (cgg-ID-c/-s) and cgroups (cgguard-it/ID),
 # so tests (and concurrent runs of different tests) never clean up each
@@ -85,3 +86,22 @@ client() { local cg=$1; shift; in_cg "$cg" ip netns exec $NS_C "$TRAFFIC" "$@"; 
 stat_get() {
 	"$CGG" stats --json --cgroup "$1" | jq -r ".[0].$2.$3.$4"
 }
+
+# begin_netns_test: temp dir $T; on exit, kill this test's jobs and remove
+# its namespaces, cgroups and $T; fresh namespaces (fails if they cannot).
+begin_netns_test() {
+	T=$(mktemp -d)
+	trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; cleanup_all; rm -rf "$T"' EXIT
+	cleanup_all
+	setup_netns || { fail "netns setup"; finish; }
+}
+
+# wait_ready FILE: waits until a server (cgg_stream, cgg_traffic) printed
+# "ready" into FILE
+wait_ready() {
+	for _ in $(seq 100); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.02; done
+	fail "$1 not ready"
+}
+
+# in_ns_cg CGROUP NS CMD...: CMD inside CGROUP, in network namespace NS
+in_ns_cg() { local cg=$1 ns=$2; shift 2; in_cg "$cg" ip netns exec "$ns" "$@"; }

@@ -40,13 +40,17 @@ for tier in $tiers; do
 	unit)
 		run_one unit/policy $O/test_policy
 		run_one unit/compile $O/test_compile
-		run_one unit/sandbox $O/test_sandbox ;;
+		run_one unit/sandbox $O/test_sandbox
+		run_one unit/nft $O/test_nft
+		run_one unit/classic $O/test_classic ;;
 	fuzz)	# each libFuzzer harness for FUZZ_SECONDS (60) on the committed corpus
 		for n in policy config ctl oci; do
 			run_one "fuzz/$n" tests/fuzz/run.sh "${FUZZ_SECONDS:-60}" $n
 		done ;;
 	bpf)
-		run_one bpf/verdict $O/test_verdict ;;
+		run_one bpf/verdict $O/test_verdict
+		run_one bpf/explain $O/test_explain
+		run_one bpf/sockfilter $O/test_sockfilter ;;
 	integration)
 		for t in tests/integration/*.sh; do
 			run_one "integration/$(basename "$t" .sh)" "$t"

@@ -21,6 +21,17 @@
  * kernel lets test runs set __sk_buff.gso_segs (convert___skb_to_skb), and
  * the program must count every segment.
  *
+ * Every row is also decided by policy/lookup.c over the same compiled
+ * table (the user-space twin that explain and --kill-denied rely on), and
+ * the two must agree on verdict and counter.
+ *
+ * What this tier cannot cover: BPF_PROG_TEST_RUN gives cgroup_skb
+ * programs no socket (skb->sk is NULL), so every row takes the per-packet
+ * path that a connection's first packet takes.  The per-socket verdict
+ * cache (replies, re-judging after a swap, unconnected UDP peers,
+ * listeners and accepted sockets) is covered with real sockets by
+ * tests/integration/connections.sh and conn_swap.sh.
+ *
  * Exit status: 0 all passed, 1 any failure, 77 skipped because the kernel
  * refuses BPF_PROG_TEST_RUN to us (not root); under CI=true a skip fails.
  */
@@ -43,6 +54,8 @@
 
 #include "guard.skel.h"
 #include "loader.h"
+#include "../../events/explain.h"
+#include "../policy/lookup.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define ETH_HLEN	14
@@ -178,6 +191,25 @@ static const char pol_audit[] =
 	"    - { action: allow, to: 10.1.0.0/16 }\n";			/* 3 */
 
 static const char pol_baseline[] = "@baseline";	/* the built-in */
+
+/* 64 ports on one prefix (a port table, not inline ranges), with a
+ * nested prefix that overrides some of them and an icmp rule. */
+static const char pol_many[] =
+	"policy: many\n"
+	"egress:\n"
+	"  default: deny\n"
+	"  rules:\n"
+	"    - { action: allow, to: 10.0.0.0/8, proto: tcp, ports: [22, 80, 443, 3306, "
+	"5432, 6379, 8080, 8443, 9090, 9100, 9200, 9300, 27017, 1001, 1003, 1005, "
+	"1007, 1009, 1011, 1013, 1015, 1017, 1019, 1021, 1023, 1025, 1027, 1029, "
+	"1031, 1033, 1035, 1037, 1039, 1041, 1043, 1045, 1047, 1049, 1051, 1053, "
+	"1055, 1057, 1059, 1061, 1063, 1065, 1067, 1069, 1071, 1073, 1075, 1077, "
+	"1079, 1081, 1083, 1085, 1087, 1089, 1091, 1093, 1095, \"2000-2999\"] }\n" /* 2 */
+	"    - { action: allow, to: 10.0.0.0/8, proto: icmp }\n"		/* 3 */
+	"    - { action: deny,  to: 10.1.0.0/16, proto: tcp, ports: [443, \"2500-2600\"] }\n" /* 4 */
+	"    - { action: allow, to: 10.1.0.0/16, proto: udp, ports: [53] }\n"	/* 5 */
+	"    - { action: allow, to: \"2001:db8::/32\", proto: tcp, ports: [1, 3, 5, 7, 9, "
+	"11, 13, 15, 17, 19, 21, 23, 25, 27] }\n";				/* 6 */
 
 /* ------------------------------------------------------------------ */
 /* The table. */
@@ -379,6 +411,30 @@ static const struct row rows[] = {
 	    PASS, 0),
 	ROW("baseline ingress", pol_baseline, IN, P4("169.254.169.254", LOCAL4, TCP, 80), PASS, 1),
 
+	/* 64 ports on one prefix: a port table, one lookup whatever the count */
+	ROW("many: first port of 64", pol_many, EG, E4("10.9.9.9", TCP, 22), PASS, 2),
+	ROW("many: 64th port", pol_many, EG, E4("10.9.9.9", TCP, 1095), PASS, 2),
+	ROW("many: gap between listed ports", pol_many, EG, E4("10.9.9.9", TCP, 1002), DROP, 0),
+	ROW("many: range lo", pol_many, EG, E4("10.9.9.9", TCP, 2000), PASS, 2),
+	ROW("many: range hi", pol_many, EG, E4("10.9.9.9", TCP, 2999), PASS, 2),
+	ROW("many: range hi+1", pol_many, EG, E4("10.9.9.9", TCP, 3000), DROP, 0),
+	ROW("many: udp not listed", pol_many, EG, E4("10.9.9.9", UDP, 22), DROP, 0),
+	ROW("many: icmp in the table", pol_many, EG, E4("10.9.9.9", ICMP, 0), PASS, 3),
+	ROW("many: nested deny overrides one port", pol_many, EG, E4("10.1.2.3", TCP, 443),
+	    DROP, 4),
+	ROW("many: nested keeps the others", pol_many, EG, E4("10.1.2.3", TCP, 8443), PASS, 2),
+	ROW("many: nested deny cuts the range", pol_many, EG, E4("10.1.2.3", TCP, 2550),
+	    DROP, 4),
+	ROW("many: nested range edge", pol_many, EG, E4("10.1.2.3", TCP, 2601), PASS, 2),
+	ROW("many: nested udp", pol_many, EG, E4("10.1.2.3", UDP, 53), PASS, 5),
+	ROW("many: nested icmp from the parent", pol_many, EG, E4("10.1.2.3", ICMP, 0), PASS, 3),
+	ROW("many: v6 table", pol_many, EG, E6("2001:db8::1", TCP, 27), PASS, 6),
+	ROW("many: v6 table gap", pol_many, EG, E6("2001:db8::1", TCP, 26), DROP, 0),
+	ROW("many: mapped v6 uses the v4 table", pol_many, EG, E6("::ffff:10.9.9.9", TCP, 9300),
+	    PASS, 2),
+	ROW("many: non-first fragment, default deny", pol_many, EG,
+	    E4("10.9.9.9", TCP, 22, .v4_frag = 185), DROP, NOHIT),
+
 	/* not IP: not ours to judge, even under a deny default */
 	ROW("arp passes", pol_ports, EG, { .kind = K_ARP }, PASS, NOHIT),
 	{ .name = "arp passes unbound", .setup = S_UNBOUND, .dir = IN, .pkt = { .kind = K_ARP },
@@ -537,7 +593,10 @@ static size_t build_pkt(const struct pkt_spec *s, uint8_t *buf)
 /* Kernel side. */
 
 static struct guard_bpf *skel;
-static int lpm_fd, hits_fd, ncpus;
+static int lpm_fd, ports_fd, hits_fd, ncpus;
+static struct cg_compiled cur;		/* the policy in slot 0 */
+static struct cg_policy *cur_p;		/* ...and its rules, for explain */
+static int have_cur;
 
 static int prog_fd(int dir)
 {
@@ -583,14 +642,20 @@ static void load_policy(const char *yaml)
 	rc = cg_policy_compile(p, &c, err, sizeof(err));
 	if (rc)
 		fail_msg("compile: %d %s", rc, err);
-	assert_int_equal(cg_slot_write(lpm_fd, CG_SLOT_UNBOUND, &c), 0);
-	cg_compiled_free(&c);
-	cg_policy_free(p);
+	assert_int_equal(cg_slot_write(lpm_fd, ports_fd, CG_SLOT_UNBOUND, &c), 0);
+	cur = c;		/* kept for policy/lookup.c's opinion */
+	cur_p = p;		/* and for explain's */
+	have_cur = 1;
 }
 
 static void setup_slot(const struct row *r)
 {
-	assert_int_equal(cg_slot_clear(lpm_fd, CG_SLOT_UNBOUND), 0);
+	if (have_cur)
+		cg_compiled_free(&cur);
+	cg_policy_free(cur_p);
+	cur_p = NULL;
+	have_cur = 0;
+	assert_int_equal(cg_slot_clear(lpm_fd, ports_fd, CG_SLOT_UNBOUND), 0);
 	if (r->setup == S_POLICY)
 		load_policy(r->policy);
 	else if (r->setup == S_UNBOUND)
@@ -612,6 +677,41 @@ static int test_run(int fd, const void *data, size_t len, uint32_t gso_segs,
 	rc = bpf_prog_test_run_opts(fd, &opts);
 	*retval = opts.retval;
 	return rc ? -errno : 0;
+}
+
+/* policy/lookup.c over the same table, and `cgguard explain` (which
+ * decides through it with the policy's rules at hand), must decide what
+ * the kernel did. */
+static void check_lookup(const struct row *r, uint32_t retval)
+{
+	const struct pkt_spec *k = &r->pkt;
+	struct cg_query q = { .dir = r->dir, .proto = k->proto };
+	const char *peer = r->dir == EG ? k->dst : k->src;
+	struct cg_explanation x;
+	struct cg_verdict v;
+	int pass;
+
+	if (!have_cur || k->kind == K_ARP)
+		return;
+	q.family = k->kind == K_V4 ? AF_INET : AF_INET6;
+	assert_int_equal(inet_pton(q.family, peer, q.addr), 1);
+	q.port = k->dport;	/* egress: the peer's port; ingress: ours */
+	q.unparsed = (k->v4_frag & 0x1fff) || (k->v6_frag & 0xfff8) ||
+		     k->trunc || k->next > 8 || (k->ihl && k->ihl < 5);
+	assert_int_equal(cg_lookup(&cur, NULL, &q, &v), 0);
+	pass = v.action == CG_ACT_ALLOW || v.audit;
+	if ((pass ? PASS : DROP) != (int)retval ||
+	    (r->counter == NOHIT ? v.counter != CG_RULE_UNPARSED :
+	     v.counter != r->counter))
+		fail_msg("%s: lookup.c says %s counter %u, kernel %u counter %d",
+			 r->name, pass ? "pass" : "drop", v.counter, retval,
+			 r->counter);
+	assert_int_equal(cg_explain(&cur, cur_p, &q, &x), 0);
+	if (x.v.action != v.action || x.v.audit != v.audit ||
+	    x.v.counter != v.counter || !x.reason[0] || !x.rule_text[0])
+		fail_msg("%s: explain says %s counter %u (%s: %s)", r->name,
+			 x.v.action == CG_ACT_ALLOW ? "allow" : "deny",
+			 x.v.counter, x.rule_text, x.reason);
 }
 
 /* Exactly one counter moved, by the packet's segment count; or none. */
@@ -664,6 +764,7 @@ static void run_row(void **state)
 	if (retval != (uint32_t)r->verdict)
 		fail_msg("%s: verdict %u, expected %d", r->name, retval, r->verdict);
 	check_hits(r, before, after);
+	check_lookup(r, retval);
 	free(before);
 	free(after);
 }
@@ -708,6 +809,7 @@ static int probe(void)
 		return 1;
 	}
 	lpm_fd = bpf_map__fd(skel->maps.cg_lpm);
+	ports_fd = bpf_map__fd(skel->maps.cg_ports);
 	hits_fd = bpf_map__fd(skel->maps.cg_rule_hits);
 	ncpus = libbpf_num_possible_cpus();
 	err = test_run(prog_fd(EG), buf, build_pkt(&arp, buf), 0, &retval);

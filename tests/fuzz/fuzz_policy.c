@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * libFuzzer harness: policy text -> parse -> compile (LPM entries and socket config) ->
- * what the CLI prints of each rule.  Everything `cgguard attach` and `policy check` do
- * before touching the kernel.
+ * libFuzzer harness: policy text -> parse -> cg_policy_prepare() (compile, LPM entries and
+ * socket config, the kernel tables' limits) and the layer check -> what the CLI prints of
+ * each rule.  Everything `cgguard attach` and `policy check` do before touching the kernel.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,8 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (d = 0; d < CG_DIR_MAX; d++)
 		for (i = 0; i < p->dir[d].nrules; i++)
 			cg_rule_format(&p->dir[d].rules[i], d, line, sizeof(line));
-	cg_policy_wants(p);
-	if (!cg_policy_compile_all(p, &c, &sc, err, sizeof(err)))
+	cg_policy_layers_check(p, 0, 0, &d, err, sizeof(err));
+	if (!cg_policy_prepare(p, &c, &sc, err, sizeof(err)))
 		cg_compiled_free(&c);
 	cg_policy_free(p);
 	return 0;

@@ -140,7 +140,7 @@ expect_eq "metric of rejected loads = ctl status" "$(curl -sf "127.0.0.1:$PORT/m
 # Malformed requests change nothing.
 expect_eq "malformed request" "$(ctl --raw '{"cmd":' | jq -r 'has("error")')" true
 expect_eq "unknown command" "$(ctl --raw '{"cmd":"detach"}' | jq -r .error)" \
-	"unknown cmd 'detach' (status, reload, list)"
+	"unknown cmd 'detach' (status, reload, list, monitor)"
 # Same content as the pinned version again: loaded, nothing re-attached.
 gen() { bpftool map dump pinned /sys/fs/bpf/cgguard/map/cg_binding -j |
 	jq -c --argjson id "$CGID" '[.[].formatted | select(.key.cgroup_inode_id == $id)] | sort_by(.key.attach_type)'; }

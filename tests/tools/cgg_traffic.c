@@ -40,31 +40,7 @@
 #include <sys/uio.h>
 #include <linux/if_packet.h>
 
-static int parse_addr(const char *a, int port, struct sockaddr_storage *ss,
-		      socklen_t *len)
-{
-	int fam = tool_sockaddr(a, port, ss, len);
-
-	if (fam < 0) {
-		fprintf(stderr, "bad address %s\n", a);
-		exit(2);
-	}
-	return fam;
-}
-
-static int sock_for(const char *a, int port, int type,
-		    struct sockaddr_storage *ss, socklen_t *len)
-{
-	int fam = parse_addr(a, port, ss, len);
-	int fd = socket(fam, type, 0), one = 1;
-
-	if (fd < 0) {
-		printf("result=socket_error errno=%s\n", strerrorname_np(errno));
-		exit(1);
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	return fd;
-}
+#define sock_for tool_socket
 
 static int bound(const char *a, int port, int type)
 {

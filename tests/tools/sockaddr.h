@@ -4,6 +4,9 @@
 #define CGGUARD_TOOLS_SOCKADDR_H
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -28,6 +31,27 @@ static inline int tool_sockaddr(const char *a, int port,
 		return AF_INET6;
 	}
 	return -1;
+}
+
+/* For the test tools: a socket for ADDR's family with SO_REUSEADDR and
+ * @ss/@len filled for ADDR:port.  A bad ADDR exits 2; a failing socket()
+ * prints "result=socket_error errno=E" and exits 1. */
+static inline int tool_socket(const char *a, int port, int type,
+			      struct sockaddr_storage *ss, socklen_t *len)
+{
+	int fam = tool_sockaddr(a, port, ss, len), fd, one = 1;
+
+	if (fam < 0) {
+		fprintf(stderr, "bad address %s\n", a);
+		exit(2);
+	}
+	fd = socket(fam, type, 0);
+	if (fd < 0) {
+		printf("result=socket_error errno=%s\n", strerrorname_np(errno));
+		exit(1);
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	return fd;
 }
 
 #endif

@@ -40,6 +40,7 @@
 #endif
 
 #include "policy.h"
+#include "compile.h"
 
 #define SRC "policy.yaml"
 
@@ -599,6 +600,63 @@ static void test_too_many_rules(void **state)
 		fail_msg("got '%s'", err);
 }
 
+/*
+ * cg_policy_prepare() (policy/validate.c) is what attach and `policy check` both run: a
+ * policy compiling to more LPM entries than the kernel map holds is refused by it, before
+ * anything is written.  1,048,573 distinct /32s: one more than fits beside slot 0.
+ */
+static void test_prepare_limits(void **state)
+{
+	const size_t n = CG_LPM_MAX_ENTRIES - 4 - 4 + 1;	/* +4: a /0 per direction and family */
+	struct cg_policy *p = calloc(1, sizeof(*p));
+	struct cg_compiled c;
+	struct cg_sockcfg sc;
+	char err[CG_ERR_MAX] = "";
+	struct cg_rule *r;
+	size_t i;
+	int rc, degraded;
+
+	(void)state;
+	assert_non_null(p);
+	snprintf(p->name, sizeof(p->name), "big");
+	snprintf(p->source, sizeof(p->source), "big.yaml");
+	p->sockets.raw = -1;
+	r = p->dir[CG_DIR_EGRESS].rules = calloc(n, sizeof(*r));
+	assert_non_null(r);
+	p->dir[CG_DIR_EGRESS].nrules = n;
+	for (i = 0; i < n; i++) {
+		uint32_t a = htonl((uint32_t)(0x0a000000u + i));
+
+		r[i].action = CG_ACT_DENY;
+		r[i].family = AF_INET;
+		r[i].prefixlen = 32;
+		memcpy(r[i].addr, &a, 4);
+	}
+	rc = cg_policy_prepare(p, &c, &sc, err, sizeof(err));
+	if (rc != -EINVAL || !strstr(err, "big.yaml: compiles to 1048573 lookup entries; the "
+				     "kernel's table holds 1048572"))
+		fail_msg("rc %d, err '%s'", rc, err);
+	p->dir[CG_DIR_EGRESS].nrules = n - 1;	/* exactly full */
+	rc = cg_policy_prepare(p, &c, &sc, err, sizeof(err));
+	assert_int_equal(rc, 0);
+	assert_int_equal(c.n, CG_LPM_MAX_ENTRIES - 4);
+	cg_compiled_free(&c);
+	p->dir[CG_DIR_EGRESS].nrules = n;
+	cg_policy_free(p);
+
+	/* the LSM layer: refused (fail closed), degraded (fail open), or unknown (accepted) */
+	p = parse_ok(SRC, "policy: l\nsockets:\n  families: { deny: [packet] }\n");
+	assert_int_equal(cg_policy_layers_check(p, 0, 0, &degraded, err, sizeof(err)),
+			 -EOPNOTSUPP);
+	assert_non_null(strstr(err, "policy 'l' needs the BPF LSM layer"));
+	assert_int_equal(cg_policy_layers_check(p, 0, 1, &degraded, err, sizeof(err)), 0);
+	assert_int_equal(degraded, 1);
+	assert_int_equal(cg_policy_layers_check(p, 1, 0, &degraded, err, sizeof(err)), 0);
+	assert_int_equal(degraded, 0);
+	assert_int_equal(cg_policy_layers_check(p, -1, 0, &degraded, err, sizeof(err)), 0);
+	cg_policy_free(p);
+}
+
 static void test_builtin_baseline(void **state)
 {
 	const char *text = cg_builtin_policy("baseline");
@@ -858,6 +916,7 @@ int main(void)
 		cmocka_unit_test(test_large_policy),
 		cmocka_unit_test(test_too_many_rules),
 		cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_prepare_limits),
 		cmocka_unit_test(test_builtin_baseline),
 		cmocka_unit_test(test_load_builtin),
 		cmocka_unit_test(test_load_file),

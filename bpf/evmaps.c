@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * User-space side of the maps in events.bpf.h: per-slot event settings,
+ * per-cgroup event counters and rule hits, and their cleanup.  Cleanup is
+ * by known keys (the slot's rule counters), never by walking the maps, so
+ * a detach costs at most CG_RULES_PER_SLOT + 2 deletes whatever the number
+ * of guarded cgroups.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "loader_int.h"
+
+/* Rule counters a policy uses: both defaults and one per rule (the ones
+ * past the last index share CG_RULE_OVERFLOW). */
+static __u32 policy_nctr(const struct cg_policy *p)
+{
+	size_t n = CG_RULE_FIRST + p->dir[0].nrules + p->dir[1].nrules;
+
+	return n > CG_RULES_PER_SLOT ? CG_RULES_PER_SLOT : (__u32)n;
+}
+
+int cg_evcfg_write(struct cg_guard *g, __u32 slot, const struct cg_policy *p)
+{
+	struct cg_evcfg c = { .rate = p->events.rate, .burst = p->events.burst,
+		.flags = p->events.off ? CG_EVF_OFF : 0, .nctr = policy_nctr(p) };
+
+	if (bpf_map_update_elem(g->map_fd[CG_MAP_EVCFG], &slot, &c, BPF_ANY))
+		return bpf_err(-errno, "writing the policy's event settings");
+	return 0;
+}
+
+static __u32 slot_nctr(struct cg_guard *g, __u32 slot)
+{
+	struct cg_evcfg c = {};
+
+	if (slot >= CG_MAX_SLOTS ||
+	    bpf_map_lookup_elem(g->map_fd[CG_MAP_EVCFG], &slot, &c))
+		return 0;
+	return c.nctr > CG_RULES_PER_SLOT ? CG_RULES_PER_SLOT : c.nctr;
+}
+
+void cg_cgrule_forget(struct cg_guard *g, __u64 cgid, __u32 slot)
+{
+	struct cg_cgrule_key k = { .cgid = cgid, .slot = slot };
+	__u32 n = slot_nctr(g, slot), i;
+
+	for (i = 0; i < n; i++) {
+		k.rule = i;
+		bpf_map_delete_elem(g->map_fd[CG_MAP_CGRULE_HITS], &k);
+	}
+	k.rule = CG_RULE_OVERFLOW;
+	bpf_map_delete_elem(g->map_fd[CG_MAP_CGRULE_HITS], &k);
+	k.rule = CG_RULE_UNPARSED;
+	bpf_map_delete_elem(g->map_fd[CG_MAP_CGRULE_HITS], &k);
+}
+
+void cg_events_forget(struct cg_guard *g, __u64 cgid, __u32 slot)
+{
+	bpf_map_delete_elem(g->map_fd[CG_MAP_EVSTATE], &cgid);
+	cg_cgrule_forget(g, cgid, slot);
+}
+
+int cg_guard_evcounts(struct cg_guard *g, __u64 cgid, struct cg_evcounts *out)
+{
+	struct cg_evstate st;
+
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(g->map_fd[CG_MAP_EVSTATE], &cgid, &st))
+		return errno == ENOENT ? 0 : -errno;
+	out->emitted = st.emitted;
+	out->suppressed = st.suppressed;
+	out->lost = st.lost;
+	return 0;
+}
+
+static __u64 sum_cpus(struct cg_guard *g, const struct cg_cgrule_key *k,
+		      __u64 *pc)
+{
+	__u64 sum = 0;
+	int cpu;
+
+	if (bpf_map_lookup_elem(g->map_fd[CG_MAP_CGRULE_HITS], k, pc))
+		return 0;
+	for (cpu = 0; cpu < g->ncpus; cpu++)
+		sum += pc[cpu];
+	return sum;
+}
+
+int cg_guard_cgrule_hits(struct cg_guard *g, __u64 cgid, __u32 slot,
+			 __u64 *hits, __u32 *nctr)
+{
+	struct cg_cgrule_key k = { .cgid = cgid, .slot = slot };
+	__u64 *pc = calloc(g->ncpus, sizeof(*pc));
+	__u32 i;
+
+	if (!pc)
+		return -ENOMEM;
+	memset(hits, 0, CG_RULES_PER_SLOT * sizeof(*hits));
+	*nctr = slot_nctr(g, slot);
+	for (i = 0; i < *nctr; i++) {
+		k.rule = i;
+		hits[i] = sum_cpus(g, &k, pc);
+	}
+	k.rule = CG_RULE_OVERFLOW;
+	hits[CG_RULE_OVERFLOW] = sum_cpus(g, &k, pc);
+	free(pc);
+	return 0;
+}
