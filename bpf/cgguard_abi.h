@@ -13,7 +13,7 @@
 #include <linux/types.h>
 #endif
 
-#define CG_ABI_VERSION		5
+#define CG_ABI_VERSION		6
 
 /* cgroup_skb return values. */
 #define CG_SKB_DROP		0
