@@ -55,11 +55,14 @@ probe_all() { # probe_all POLICY_NO TIMEOUT_MS RETRY -> $T/{eb,en,ib,in}
 	[ "$3" = 1 ] && r=52000 w=3000 m=30
 	b=$((r + ($1 % m) * 88))
 	# nsenter, not `ip netns exec` (which remounts /sys): cheaper per call
-	in_cg "$CB" nsenter --net=/run/netns/$NS_C "$PROBE" egress $2 $b ${C4[0]} ${C6[0]} > "$T/eb" &
-	in_cg "$CN" nsenter --net=/run/netns/$NS_C "$PROBE" egress $2 $((b + w)) ${C4[1]} ${C6[1]} > "$T/en" &
-	nsenter --net=/run/netns/$NS_S "$PROBE" ingress $2 $((b + 2 * w)) ${C4[0]} ${C6[0]} > "$T/ib" &
-	nsenter --net=/run/netns/$NS_S "$PROBE" ingress $2 $((b + 3 * w)) ${C4[1]} ${C6[1]} > "$T/in" &
-	wait $(jobs -p | tail -4)
+	local pids=()
+	in_cg "$CB" nsenter --net=/run/netns/$NS_C "$PROBE" egress $2 $b ${C4[0]} ${C6[0]} > "$T/eb" & pids+=($!)
+	in_cg "$CN" nsenter --net=/run/netns/$NS_C "$PROBE" egress $2 $((b + w)) ${C4[1]} ${C6[1]} > "$T/en" & pids+=($!)
+	nsenter --net=/run/netns/$NS_S "$PROBE" ingress $2 $((b + 2 * w)) ${C4[0]} ${C6[0]} > "$T/ib" & pids+=($!)
+	nsenter --net=/run/netns/$NS_S "$PROBE" ingress $2 $((b + 3 * w)) ${C4[1]} ${C6[1]} > "$T/in" & pids+=($!)
+	# Exactly these four: `jobs -p | tail -4` could name a server (a probe
+	# already reaped) and wait forever.
+	wait "${pids[@]}"
 }
 cells() { sed -n 's/^cells=//p' "$T/$1"; }
 attach_both() { # attach_both POLICY_FILE -> "rc_bpf rc_nft" (both at once)
