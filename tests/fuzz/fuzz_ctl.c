@@ -10,8 +10,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256];
 	const char *cmd = cgd_ctl_parse_request((const char *)data, size, err, sizeof(err));
 
-	/* exactly one of: a known command, or a message */
-	if (cmd ? strcmp(cmd, "status") && strcmp(cmd, "reload") && strcmp(cmd, "list") :
+	/* exactly one of: a known command, or a message.  The list is the
+	 * protocol's (docs/daemon.md, "Control socket"); a command the
+	 * parser accepts that is not here is a failure until it is added. */
+	if (cmd ? strcmp(cmd, "status") && strcmp(cmd, "reload") &&
+		  strcmp(cmd, "list") && strcmp(cmd, "monitor") :
 		  !err[0])
 		abort();
 	return 0;
