@@ -2,8 +2,8 @@
 /*
  * cgguard daemon internals.  The daemon is one thread around one epoll
  * loop: inotify on the policy directory and on the cgroup2 tree, a signalfd,
- * a reconcile timer, the control socket and the metrics HTTP server (in
- * libmicrohttpd's external-epoll mode).  One thread means no locks: every
+ * a reconcile timer, the control socket and the metrics HTTP server (its
+ * own bounded responder, daemon/http.c).  One thread means no locks: every
  * handler sees a consistent struct cgd.
  *
  * The daemon holds nothing the kernel needs.  Programs, links and counters
