@@ -386,8 +386,8 @@ static int parse_rule(struct pctx *c, const struct yr_node *n, int dir, struct c
 	return 0;
 }
 
-/* Room for one more rule; doubling keeps it amortised O(1) (and glibc grows big blocks
- * with mremap, without copying).  Huge pages: a 100k-rule array is 4 MB. */
+/* Room for one more rule; doubling keeps it amortised O(1).  Huge pages: a 100k-rule array
+ * is 4 MB. */
 static int grow_rules(struct cg_direction *d, size_t *cap)
 {
 	struct cg_rule *nr;
@@ -396,10 +396,9 @@ static int grow_rules(struct cg_direction *d, size_t *cap)
 	if (d->nrules < *cap)
 		return 0;
 	ncap = *cap ? *cap * 2 : 16;
-	nr = realloc(d->rules, ncap * sizeof(*nr));
+	nr = cg_big_realloc(d->rules, d->nrules * sizeof(*nr), ncap * sizeof(*nr));
 	if (!nr)
 		return -ENOMEM;
-	cg_thp_advise(nr, ncap * sizeof(*nr));
 	d->rules = nr;
 	*cap = ncap;
 	return 0;
