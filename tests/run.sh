@@ -39,6 +39,7 @@ for tier in $tiers; do
 	case $tier in
 	unit)
 		run_one unit/policy $O/test_policy
+		run_one unit/yamlfast $O/test_yamlfast
 		run_one unit/compile $O/test_compile
 		run_one unit/sandbox $O/test_sandbox
 		run_one unit/nft $O/test_nft
