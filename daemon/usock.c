@@ -74,54 +74,43 @@ static time_t mono_now(void)
 
 /*
  * The socket's directory must be root's (or ours) and writable by nobody
- * else; unprivileged callers need to traverse it, so o+x (or g+x for the
- * configured group) is added when missing.  Listing is never granted.
+ * else (cgd_sock_bind checks); unprivileged callers need to traverse it,
+ * so o+x (or g+x for the configured group) is added when missing.
+ * Listing is never granted.
  */
-static int prepare_dir(const char *path, gid_t gid, int have_group)
+static int grant_search(const char *path, const struct stat *st, gid_t gid,
+		    int have_group)
 {
 	char buf[PATH_MAX], *dir;
 	mode_t want = have_group ? 0010 : 0001;
-	struct stat st;
 
 	snprintf(buf, sizeof(buf), "%s", path);
 	dir = dirname(buf);
-	if (mkdir(dir, 0711) && errno != EEXIST)
-		return cg_seterr(-errno, "cannot create %s: %m", dir);
-	if (lstat(dir, &st))
-		return cg_seterr(-errno, "%s: %m", dir);
-	if (!S_ISDIR(st.st_mode) || (st.st_uid && st.st_uid != geteuid()) ||
-	    (st.st_mode & 022))
-		return cg_seterr(-EPERM, "refusing socket directory %s: it must "
-				 "be a directory owned by root or uid %u and "
-				 "writable only by its owner", dir, geteuid());
-	if (have_group && !(st.st_mode & 0001) && st.st_gid != gid)
+	if (have_group && !(st->st_mode & 0001) && st->st_gid != gid)
 		want = 0001;	/* the group cannot search a dir it isn't on */
-	if ((st.st_mode & want) != want && chmod(dir, (st.st_mode | want) & 07777))
+	if ((st->st_mode & want) != want && chmod(dir, (st->st_mode | want) & 07777))
 		return cg_seterr(-errno, "chmod %s: %m", dir);
 	return 0;
 }
 
 static int bind_socket(struct cgd_usock *us, const struct cgd_unpriv_cfg *c)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
 	int fd, err;
-	mode_t old;
 
-	strcpy(sa.sun_path, us->path);
-	err = prepare_dir(us->path, c->gid, !!c->group[0]);
-	if (!err)
-		err = cgd_sock_clear_stale(us->path, &sa, SOCK_SEQPACKET);
-	if (err)
-		return err;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = cgd_sock_bind("unprivileged socket", us->path, SOCK_SEQPACKET,
+			   0711, &st);
 	if (fd < 0)
-		return -errno;
-	old = umask(0177);	/* 0600 until the mode below is set */
-	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-	umask(old);
+		return fd;
+	err = grant_search(us->path, &st, c->gid, !!c->group[0]);
+	if (err) {
+		close(fd);
+		unlink(us->path);
+		return err;
+	}
 	/* Only its owner can replace the socket file: the directory is ours
 	 * and not writable by others, so path-based chown/chmod are safe. */
-	if (!err && c->group[0] && chown(us->path, -1, c->gid))
+	if (c->group[0] && chown(us->path, -1, c->gid))
 		err = -errno;
 	if (!err && chmod(us->path, c->group[0] ? 0660 : 0666))
 		err = -errno;
