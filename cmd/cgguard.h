@@ -49,6 +49,16 @@ int arg_error(const char *cmd, const char *opt, const char *arg, const char *why
 int arg_ulong(const char *cmd, const char *opt, const char *arg, unsigned long min,
 	      unsigned long max, unsigned long *out);
 int no_more_args(const char *cmd, int argc, char **argv);
+/*
+ * The whole getopt loop of a subcommand whose options are --json and
+ * --help (json_only_opts) or those and a required --cgroup PATH
+ * (cgroup_only_opts; a bad option prints the usage too), with nothing
+ * after them.  0: go on; -ECANCELED: the usage was printed for --help
+ * (exit 0); -EINVAL: a usage error, said on stderr (exit 2).
+ */
+int json_only_opts(const char *cmd, int argc, char **argv, void (*usage)(void));
+int cgroup_only_opts(const char *cmd, int argc, char **argv,
+		     void (*usage)(void), const char **cgpath);
 /* Opens the pinned state, printing a precise error on failure. */
 int open_guard(struct cg_guard **g, unsigned flags);
 /* Prints what opening the pin tree had to repair (moved aside...). */

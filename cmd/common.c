@@ -116,6 +116,46 @@ int no_more_args(const char *cmd, int argc, char **argv)
 	return -EINVAL;
 }
 
+int json_only_opts(const char *cmd, int argc, char **argv, void (*usage)(void))
+{
+	static const struct option opts[] = { COMMON_LONGOPTS, { 0 } };
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j': json_output = 1; break;
+		case 'h': usage(); return -ECANCELED;
+		default: return -EINVAL;	/* getopt said what */
+		}
+	}
+	return no_more_args(cmd, argc, argv);
+}
+
+int cgroup_only_opts(const char *cmd, int argc, char **argv,
+		     void (*usage)(void), const char **cgpath)
+{
+	static const struct option opts[] = {
+		{ "cgroup", required_argument, NULL, 'c' },
+		COMMON_LONGOPTS, { 0 } };
+	int opt;
+
+	*cgpath = NULL;
+	while ((opt = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': *cgpath = optarg; break;
+		case 'j': json_output = 1; break;
+		case 'h': usage(); return -ECANCELED;
+		default: usage(); return -EINVAL;
+		}
+	}
+	if (!*cgpath || optind != argc) {
+		fprintf(stderr, "%s %s: --cgroup PATH is required (and nothing "
+			"else)\n", prog_name, cmd);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int open_guard(struct cg_guard **g, unsigned flags)
 {
 	int err;
