@@ -6,30 +6,23 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include "ctlclient.h"
+#include "unixconn.h"
 #include "err.h"
 
 int cg_ureq_connect(const char *path, int timeout_s)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { timeout_s, 0 };
-	int fd, e;
+	const char *step;
+	int fd = cg_unix_connect(path, SOCK_SEQPACKET, timeout_s, &step);
+	int e = -fd;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return cg_seterr(-ENAMETOOLONG, "socket path too long: %s", path);
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return cg_seterr(-errno, "socket: %m");
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+	if (fd >= 0)
 		return fd;
-	e = errno;
-	close(fd);
-	return cg_seterr(-e, "cannot connect to %s: %s%s", path, strerror(e),
+	if (!strcmp(step, "path"))
+		return cg_seterr(fd, "socket path too long: %s", path);
+	if (!strcmp(step, "socket"))
+		return cg_seterr(fd, "socket: %s", strerror(e));
+	return cg_seterr(fd, "cannot connect to %s: %s%s", path, strerror(e),
 			 e == ENOENT || e == ECONNREFUSED ? " (is the daemon "
 			 "running with an unprivileged socket? see --socket)" :
 			 e == EACCES ? " (the socket's group or mode does not "

@@ -13,10 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include "cgguard.h"
 #include "internal.h"
+#include "../lib/unixconn.h"
 
 #ifndef SO_ATTACH_BPF
 #define SO_ATTACH_BPF	50
@@ -74,28 +73,19 @@ static const char *socket_path(void)
 
 static int connect_daemon(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { TIMEOUT_S, 0 };
-	const char *path = socket_path();
-	int fd, err;
+	const char *path = socket_path(), *step;
+	int fd = cg_unix_connect(path, SOCK_SEQPACKET, TIMEOUT_S, &step);
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return cgg_fail(-ENAMETOOLONG, "socket path %s is too long", path);
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return cgg_fail(-errno, "socket: %s", strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		err = -errno;
-		close(fd);
-		return cgg_fail(err, "cannot reach the cgguard daemon at %s: %s%s",
-				path, strerror(-err), err == -ENOENT ||
-				err == -ECONNREFUSED ? " (is it running, with "
-				"unprivileged_socket on?)" : "");
-	}
-	return fd;
+	if (fd >= 0)
+		return fd;
+	if (!strcmp(step, "path"))
+		return cgg_fail(fd, "socket path %s is too long", path);
+	if (!strcmp(step, "socket"))
+		return cgg_fail(fd, "socket: %s", strerror(-fd));
+	return cgg_fail(fd, "cannot reach the cgguard daemon at %s: %s%s",
+			path, strerror(-fd), fd == -ENOENT ||
+			fd == -ECONNREFUSED ? " (is it running, with "
+			"unprivileged_socket on?)" : "");
 }
 
 /* The fd of an SCM_RIGHTS message, or -1; any extra fds are closed. */
