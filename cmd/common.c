@@ -14,10 +14,7 @@
 #include "cgguard.h"
 #include "../policy/compile.h"
 #include "../lib/args.h"
-
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
+#include "../lib/compat.h"
 
 int report(int err, const char *context)
 {

@@ -16,13 +16,7 @@
 #include "cgguard.h"
 #include "internal.h"
 #include "../lib/unixconn.h"
-
-#ifndef SO_ATTACH_BPF
-#define SO_ATTACH_BPF	50
-#endif
-#ifndef SO_LOCK_FILTER
-#define SO_LOCK_FILTER	44
-#endif
+#include "../lib/compat.h"
 
 #define REPLY_MAX	65536
 #define TIMEOUT_S	5	/* a stalled daemon never hangs the caller */
