@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include "daemon.h"
+#include "../lib/unixconn.h"
 #include "../lib/err.h"
 
 struct cgd_uclient {
@@ -377,22 +378,8 @@ static int do_hello(struct cgd *d, const struct cgd_caller *who,
 
 static int send_reply(int fd, const char *buf, size_t len, int pass_fd)
 {
-	char ctl[CMSG_SPACE(sizeof(int))] = {};
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
-
-	if (pass_fd >= 0) {
-		mh.msg_control = ctl;
-		mh.msg_controllen = sizeof(ctl);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
-	}
-	return sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len ?
-	       0 : -EIO;
+	return cg_send_fd(fd, buf, len, pass_fd, MSG_NOSIGNAL | MSG_DONTWAIT) ?
+	       -EIO : 0;
 }
 
 static void write_error(FILE *f, int err, const char *msg)
@@ -462,35 +449,6 @@ static char *run_request(struct cgd *d, struct cgd_caller *who,
 	return out;
 }
 
-/*
- * A request may carry one fd (a policy file for "attach"): the first one
- * is kept for the handler, any others are closed unread.  Returns the fd
- * or -1; *extra is set when more than one came.
- */
-static int take_fd(struct msghdr *mh, int *extra)
-{
-	struct cmsghdr *cm;
-	size_t i, n;
-	int fd, keep = -1;
-
-	*extra = 0;
-	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < n; i++) {
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
-			if (keep < 0) {
-				keep = fd;
-				continue;
-			}
-			*extra = 1;
-			close(fd);
-		}
-	}
-	return keep;
-}
-
 static void handle_msg(struct cgd *d, int i)
 {
 	struct cgd_uclient *cl = &d->us->cl[i];
@@ -511,7 +469,8 @@ static void handle_msg(struct cgd *d, int i)
 		uclient_close(d->us, i);
 		return;
 	}
-	in_fd = take_fd(&mh, &toolong);
+	/* One fd at most (a policy file for "attach"): more make it too long. */
+	in_fd = cg_take_fd(&mh, &toolong);
 	cl->last = mono_now();
 	d->us->requests++;
 	toolong |= mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC);

@@ -31,25 +31,12 @@ int cg_ureq_connect(const char *path, int timeout_s)
 
 int cg_ureq_call(int fd, const char *req, int passfd, char **reply)
 {
-	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-	struct iovec iov = { (void *)req, strlen(req) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
 	char *buf;
 	ssize_t n;
+	int err = cg_send_fd(fd, req, strlen(req), passfd, MSG_NOSIGNAL);
 
-	if (passfd >= 0) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &passfd, sizeof(int));
-	}
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t)iov.iov_len)
-		return cg_seterr(-errno, "sending to the daemon: %m");
+	if (err)
+		return cg_seterr(err, "sending to the daemon: %s", strerror(-err));
 	buf = malloc(CG_UREPLY_MAX + 1);
 	if (!buf)
 		return -ENOMEM;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* Client end of a unix path socket: see unixconn.h. */
+/* Unix-socket plumbing: see unixconn.h. */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,4 +31,52 @@ int cg_unix_connect(const char *path, int type, int timeout_s,
 	err = -errno;
 	close(fd);
 	return err;
+}
+
+int cg_send_fd(int sock, const void *buf, size_t len, int pass_fd, int flags)
+{
+	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	if (pass_fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	}
+	n = sendmsg(sock, &mh, flags);
+	return n < 0 ? -errno : (size_t)n == len ? 0 : -EMSGSIZE;
+}
+
+int cg_take_fd(struct msghdr *mh, int *extra)
+{
+	struct cmsghdr *cm;
+	size_t i, n;
+	int fd, keep = -1;
+
+	if (extra)
+		*extra = 0;
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			if (keep < 0) {
+				keep = fd;
+				continue;
+			}
+			if (extra)
+				*extra = 1;
+			close(fd);
+		}
+	}
+	return keep;
 }

@@ -82,28 +82,6 @@ static int connect_daemon(void)
 			"unprivileged_socket on?)" : "");
 }
 
-/* The fd of an SCM_RIGHTS message, or -1; any extra fds are closed. */
-static int take_fd(struct msghdr *mh)
-{
-	struct cmsghdr *cm;
-	int fd = -1, f;
-	size_t i, n;
-
-	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < n; i++) {
-			memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(f));
-			if (fd < 0)
-				fd = f;
-			else
-				close(f);
-		}
-	}
-	return fd;
-}
-
 /* The daemon's verdict in a reply: 0, or -errno with its message. */
 static int reply_status(const char *r)
 {
@@ -152,7 +130,7 @@ int cgguard_request(const char *req, char *reply, unsigned long len, int *fd)
 			       "connection closed");
 	else {
 		buf[n] = 0;
-		got = take_fd(&mh);
+		got = cg_take_fd(&mh, NULL);
 		err = reply_status(buf);
 		if (reply && len)
 			snprintf(reply, len, "%s", buf);
