@@ -18,7 +18,7 @@ BPF_SRCS  := bpf/guard.bpf.c bpf/lsm.bpf.c bpf/sockfilter.bpf.c
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
-LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/names.c policy/parse.c lib/yamlread.c lib/yamlfast.c lib/bigalloc.c lib/args.c lib/jsonparse.c \
+LIB_SRCS  := lib/err.c lib/json.c lib/unixconn.c cgroup/cgroup.c policy/names.c policy/parse.c lib/yamlread.c lib/yamlfast.c lib/bigalloc.c lib/args.c lib/jsonparse.c \
              policy/builtin.c policy/beneath.c policy/compile.c policy/validate.c policy/lookup.c bpf/loader.c bpf/pindir.c \
              bpf/attach.c bpf/upgrade.c \
              bpf/probe.c bpf/sockfilter.c libcgguard/cgguard.c libcgguard/classic.c
@@ -112,7 +112,7 @@ $(OUTPUT)/cgg_conn: tests/tools/cgg_conn.c tests/tools/sockaddr.h | $(OUTPUT)
 # are built again as PIC with hidden visibility: only cgguard.h's
 # CGGUARD_API functions are exported.
 LIBCGG_VERSION := 0.1.0
-LIBCGG_SRCS := libcgguard/cgguard.c libcgguard/classic.c policy/names.c policy/parse.c \
+LIBCGG_SRCS := libcgguard/cgguard.c libcgguard/classic.c lib/unixconn.c policy/names.c policy/parse.c \
                lib/yamlread.c lib/yamlfast.c lib/bigalloc.c policy/builtin.c policy/compile.c
 LIBCGG_OBJS := $(patsubst %.c,$(OUTPUT)/pic/%.o,$(LIBCGG_SRCS))
 LIBCGG      := $(OUTPUT)/libcgguard.a $(OUTPUT)/libcgguard.so.$(LIBCGG_VERSION) \

@@ -250,10 +250,16 @@ int cgd_gc_queued(struct cgd *d);
 size_t cgd_bound_count(const struct cgd *d);
 
 /* control socket (ctlsock.c) */
-struct sockaddr_un;
-/* Removes a socket file left by a killed daemon; -EADDRINUSE if live. */
-int cgd_sock_clear_stale(const char *path, const struct sockaddr_un *sa,
-			 int type);
+/*
+ * A new non-blocking @type socket bound at @path (absolute, fits in
+ * sun_path), mode 0600 from the first instant, in a directory created with
+ * @dir_mode if missing and owned by root or us and writable by no one else
+ * (*dir_st gets its stat).  A socket file left by a killed daemon is
+ * replaced, a live one is not (-EADDRINUSE).  Returns the fd or -errno;
+ * a failed bind() says "@what @path: why".  Shared by ctlsock.c and usock.c.
+ */
+int cgd_sock_bind(const char *what, const char *path, int type,
+		  mode_t dir_mode, struct stat *dir_st);
 /* One request line -> "status", "reload" or "list"; NULL with the reason in err.  Pure (the
  * fuzz harness calls it). */
 const char *cgd_ctl_parse_request(const char *line, size_t len, char *err, size_t errlen);
