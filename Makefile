@@ -18,7 +18,7 @@ BPF_SRCS  := bpf/guard.bpf.c bpf/lsm.bpf.c bpf/sockfilter.bpf.c
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
-LIB_SRCS  := lib/err.c lib/json.c cgroup/cgroup.c policy/names.c policy/parse.c lib/yamlread.c lib/bigalloc.c lib/args.c lib/jsonparse.c \
+LIB_SRCS  := lib/err.c lib/json.c lib/unixconn.c cgroup/cgroup.c policy/names.c policy/parse.c lib/yamlread.c lib/yamlfast.c lib/bigalloc.c lib/args.c lib/jsonparse.c \
              policy/builtin.c policy/beneath.c policy/compile.c policy/validate.c policy/lookup.c bpf/loader.c bpf/pindir.c \
              bpf/attach.c bpf/upgrade.c \
              bpf/probe.c bpf/sockfilter.c libcgguard/cgguard.c libcgguard/classic.c
@@ -38,7 +38,7 @@ CMD_SRCS  := $(wildcard cmd/*.c)
 LIB_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(LIB_SRCS))
 CMD_OBJS  := $(patsubst %.c,$(OUTPUT)/%.o,$(CMD_SRCS) $(DAEMON_SRCS))
 
-TEST_BINS := $(OUTPUT)/tests/test_policy $(OUTPUT)/tests/test_compile \
+TEST_BINS := $(OUTPUT)/tests/test_policy $(OUTPUT)/tests/test_compile $(OUTPUT)/tests/test_yamlfast \
              $(OUTPUT)/tests/test_verdict $(OUTPUT)/tests/test_sandbox \
              $(OUTPUT)/tests/test_explain $(OUTPUT)/tests/test_nft \
              $(OUTPUT)/tests/test_classic $(OUTPUT)/tests/test_sockfilter
@@ -79,6 +79,8 @@ cgguard: $(CMD_OBJS) $(LIB_OBJS) $(SB_OBJS) $(NFT_OBJS)
 
 $(OUTPUT)/tests/test_policy: tests/unit/test_policy.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
+$(OUTPUT)/tests/test_yamlfast: tests/unit/test_yamlfast.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
 $(OUTPUT)/tests/test_compile: tests/unit/test_compile.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) -Ipolicy $^ $(LDLIBS) -lcmocka -o $@
 $(OUTPUT)/tests/test_classic: tests/unit/test_classic.c $(LIB_OBJS) | $(OUTPUT)/tests
@@ -110,8 +112,8 @@ $(OUTPUT)/cgg_conn: tests/tools/cgg_conn.c tests/tools/sockaddr.h | $(OUTPUT)
 # are built again as PIC with hidden visibility: only cgguard.h's
 # CGGUARD_API functions are exported.
 LIBCGG_VERSION := 0.1.0
-LIBCGG_SRCS := libcgguard/cgguard.c libcgguard/classic.c policy/names.c policy/parse.c \
-               lib/yamlread.c lib/bigalloc.c policy/builtin.c policy/compile.c
+LIBCGG_SRCS := libcgguard/cgguard.c libcgguard/classic.c lib/unixconn.c policy/names.c policy/parse.c \
+               lib/yamlread.c lib/yamlfast.c lib/bigalloc.c policy/builtin.c policy/compile.c
 LIBCGG_OBJS := $(patsubst %.c,$(OUTPUT)/pic/%.o,$(LIBCGG_SRCS))
 LIBCGG      := $(OUTPUT)/libcgguard.a $(OUTPUT)/libcgguard.so.$(LIBCGG_VERSION) \
                $(OUTPUT)/libcgguard.so $(OUTPUT)/cgguard.pc $(OUTPUT)/cgguard-example

@@ -43,19 +43,8 @@
 #include "probe.h"
 #include "../cgroup/cgroup.h"
 #include "../lib/err.h"
+#include "../lib/compat.h"
 
-#ifndef CAP_PERFMON
-#define CAP_PERFMON	38
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF		39
-#endif
-#ifndef SO_ATTACH_BPF
-#define SO_ATTACH_BPF	50
-#endif
-#ifndef SO_LOCK_FILTER
-#define SO_LOCK_FILTER	44
-#endif
 #ifndef SECURITYFS_MAGIC
 #define SECURITYFS_MAGIC 0x73636673
 #endif

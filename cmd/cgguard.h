@@ -49,6 +49,16 @@ int arg_error(const char *cmd, const char *opt, const char *arg, const char *why
 int arg_ulong(const char *cmd, const char *opt, const char *arg, unsigned long min,
 	      unsigned long max, unsigned long *out);
 int no_more_args(const char *cmd, int argc, char **argv);
+/*
+ * The whole getopt loop of a subcommand whose options are --json and
+ * --help (json_only_opts) or those and a required --cgroup PATH
+ * (cgroup_only_opts; a bad option prints the usage too), with nothing
+ * after them.  0: go on; -ECANCELED: the usage was printed for --help
+ * (exit 0); -EINVAL: a usage error, said on stderr (exit 2).
+ */
+int json_only_opts(const char *cmd, int argc, char **argv, void (*usage)(void));
+int cgroup_only_opts(const char *cmd, int argc, char **argv,
+		     void (*usage)(void), const char **cgpath);
 /* Opens the pinned state, printing a precise error on failure. */
 int open_guard(struct cg_guard **g, unsigned flags);
 /* Prints what opening the pin tree had to repair (moved aside...). */
@@ -57,6 +67,11 @@ void warn_pin_repairs(const struct cg_guard *g);
 int load_policy(const char *name, struct cg_policy **p);
 /* Prints the counters of one cgroup (text or JSON). */
 void print_counters(struct json *j, struct cg_guard *g, __u64 cgid);
+/* "pass", "drop", "audit": the JSON names of the CG_RES_* results. */
+extern const char *const res_names[];
+/* "KEY": {"packets": PKTS, "bytes": BYTES} */
+void counts_json(struct json *j, const char *key, uint64_t pkts,
+		 uint64_t bytes);
 /* One counter set ("  DIR pass N pkts ..." or "DIR": {pass: ...}). */
 void counters_text(const char *dir, const struct cg_counters *c);
 void counters_json(struct json *j, const char *dir,
@@ -68,6 +83,10 @@ void doctor_unpriv(struct json *j);
 /* Prints the per-rule hits of a slot. */
 void print_rule_hits(struct json *j, struct cg_guard *g, __u32 slot,
 		     const char *source);
+/* One row of those: counter @ctr of policy @p (NULL: numbers only) was
+ * hit @pkts times. */
+void print_rule_hit(struct json *j, const struct cg_policy *p, unsigned ctr,
+		    uint64_t pkts);
 /* Loads the policy a slot records (cg_slot_meta.source), quietly. */
 int load_slot_policy(const char *source, struct cg_policy **p);
 /* Text of per-rule counter @ctr of policy @p (NULL: the number only). */

@@ -2,6 +2,7 @@
 /* Helpers shared by the subcommands. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -13,10 +14,7 @@
 #include "cgguard.h"
 #include "../policy/compile.h"
 #include "../lib/args.h"
-
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
+#include "../lib/compat.h"
 
 int report(int err, const char *context)
 {
@@ -116,6 +114,46 @@ int no_more_args(const char *cmd, int argc, char **argv)
 	return -EINVAL;
 }
 
+int json_only_opts(const char *cmd, int argc, char **argv, void (*usage)(void))
+{
+	static const struct option opts[] = { COMMON_LONGOPTS, { 0 } };
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j': json_output = 1; break;
+		case 'h': usage(); return -ECANCELED;
+		default: return -EINVAL;	/* getopt said what */
+		}
+	}
+	return no_more_args(cmd, argc, argv);
+}
+
+int cgroup_only_opts(const char *cmd, int argc, char **argv,
+		     void (*usage)(void), const char **cgpath)
+{
+	static const struct option opts[] = {
+		{ "cgroup", required_argument, NULL, 'c' },
+		COMMON_LONGOPTS, { 0 } };
+	int opt;
+
+	*cgpath = NULL;
+	while ((opt = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': *cgpath = optarg; break;
+		case 'j': json_output = 1; break;
+		case 'h': usage(); return -ECANCELED;
+		default: usage(); return -EINVAL;
+		}
+	}
+	if (!*cgpath || optind != argc) {
+		fprintf(stderr, "%s %s: --cgroup PATH is required (and nothing "
+			"else)\n", prog_name, cmd);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int open_guard(struct cg_guard **g, unsigned flags)
 {
 	int err;
@@ -163,21 +201,27 @@ void counters_text(const char *dir, const struct cg_counters *c)
 	       (unsigned long long)c->unparsed);
 }
 
+const char *const res_names[CG_NR_RES] = { "pass", "drop", "audit" };
+
+void counts_json(struct json *j, const char *key, uint64_t pkts,
+		 uint64_t bytes)
+{
+	jw_key(j, key);
+	jw_obj_start(j);
+	jw_ku64(j, "packets", pkts);
+	jw_ku64(j, "bytes", bytes);
+	jw_obj_end(j);
+}
+
 void counters_json(struct json *j, const char *dir,
 		   const struct cg_counters *c)
 {
-	static const char *const res[CG_NR_RES] = { "pass", "drop", "audit" };
 	int i;
 
 	jw_key(j, dir);
 	jw_obj_start(j);
-	for (i = 0; i < CG_NR_RES; i++) {
-		jw_key(j, res[i]);
-		jw_obj_start(j);
-		jw_ku64(j, "packets", c->pkts[i]);
-		jw_ku64(j, "bytes", c->bytes[i]);
-		jw_obj_end(j);
-	}
+	for (i = 0; i < CG_NR_RES; i++)
+		counts_json(j, res_names[i], c->pkts[i], c->bytes[i]);
 	jw_ku64(j, "unparsed", c->unparsed);
 	jw_obj_end(j);
 }
@@ -294,20 +338,33 @@ void format_rule_counter(const struct cg_policy *p, uint16_t ctr, char *buf,
 		snprintf(buf, len, "counter %u", ctr);
 }
 
+void print_rule_hit(struct json *j, const struct cg_policy *p, unsigned ctr,
+		    uint64_t pkts)
+{
+	char txt[256];
+
+	format_rule_counter(p, ctr, txt, sizeof(txt));
+	if (j) {
+		jw_obj_start(j);
+		jw_ku64(j, "counter", ctr);
+		jw_kstr(j, "rule", txt);
+		jw_ku64(j, "packets", pkts);
+		jw_obj_end(j);
+	} else {
+		printf("    %8" PRIu64 "  %s\n", pkts, txt);
+	}
+}
+
 void print_rule_hits(struct json *j, struct cg_guard *g, __u32 slot,
 		     const char *source)
 {
 	struct cg_policy *p = NULL;
-	char txt[256], e[CG_ERR_MAX];
 	__u64 *hits = calloc(CG_RULES_PER_SLOT, sizeof(*hits));
-	const char *name = source;
 	unsigned i;
 
 	if (!hits)
 		return;
-	if (!strncmp(name, "builtin:", 8))
-		name += 8;
-	if (cg_policy_load(name, &p, e, sizeof(e)))
+	if (load_slot_policy(source, &p))
 		p = NULL;	/* file gone or changed: numbers only */
 	cg_guard_rule_hits(g, slot, hits);
 	if (j) {
@@ -321,18 +378,8 @@ void print_rule_hits(struct json *j, struct cg_guard *g, __u32 slot,
 		int dflt = i == CG_RULE_DEFAULT_EGRESS ||
 			   i == CG_RULE_DEFAULT_INGRESS;
 
-		if (!hits[i] && !(dflt && p))
-			continue;
-		format_rule_counter(p, i, txt, sizeof(txt));
-		if (j) {
-			jw_obj_start(j);
-			jw_ku64(j, "counter", i);
-			jw_kstr(j, "rule", txt);
-			jw_ku64(j, "packets", hits[i]);
-			jw_obj_end(j);
-		} else {
-			printf("    %8llu  %s\n", (unsigned long long)hits[i], txt);
-		}
+		if (hits[i] || (dflt && p))
+			print_rule_hit(j, p, i, hits[i]);
 	}
 	if (j)
 		jw_arr_end(j);

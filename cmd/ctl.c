@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 #include "cgguard.h"
 #include "../daemon/daemon.h"
+#include "../lib/args.h"
 #include "../lib/ctlclient.h"
 #include "../sandbox/sandbox.h"
 
@@ -40,7 +41,7 @@ static void usage(void)
 	       "  detach  remove what such an attach put on your cgroup\n\n"
 	       "The socket (default %s) serves root and its owner only;\n"
 	       "attach and detach use the unprivileged socket ($CGGUARD_SOCKET,\n"
-	       "default %s).\n",
+	       "default %s).  --socket takes an absolute path.\n",
 	       prog_name, prog_name, prog_name, prog_name, CGD_SOCKET,
 	       CGD_USOCKET);
 }
@@ -279,6 +280,7 @@ int do_ctl(int argc, char **argv)
 	const char *cgroup = NULL, *pol = NULL;
 	unsigned fail = 0;
 	char *reply = NULL, req[64];
+	const char *why;
 	int opt, fd, err, timeout = 30;
 	unsigned long secs;
 
@@ -290,7 +292,15 @@ int do_ctl(int argc, char **argv)
 			if (parse_fail_mode(optarg, &fail))
 				return 2;
 			break;
-		case 's': sock = optarg; break;
+		case 's':
+			/* As daemon --socket: a relative path would name a
+			 * different socket in every working directory. */
+			if (cg_arg_abspath(optarg, &why)) {
+				arg_error("ctl", "--socket", optarg, why);
+				return 2;
+			}
+			sock = optarg;
+			break;
 		case 't':
 			if (arg_ulong("ctl", "--timeout", optarg, 1, 3600, &secs))
 				return 2;

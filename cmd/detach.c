@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* cgguard detach --cgroup PATH */
-#include <getopt.h>
 #include <errno.h>
 #include "cgguard.h"
 #include "nftcmd.h"
@@ -18,26 +17,13 @@ static void usage(void)
 
 int do_detach(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "cgroup", required_argument, NULL, 'c' },
-		COMMON_LONGOPTS, { 0 } };
-	const char *cgpath = NULL;
+	const char *cgpath;
 	struct cg_guard *g;
-	int opt, err;
+	int err;
 
-	while ((opt = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c': cgpath = optarg; break;
-		case 'j': json_output = 1; break;
-		case 'h': usage(); return 0;
-		default: usage(); return 2;
-		}
-	}
-	if (!cgpath || optind != argc) {
-		fprintf(stderr, "%s detach: --cgroup PATH is required\n",
-			prog_name);
-		return 2;
-	}
+	err = cgroup_only_opts("detach", argc, argv, usage, &cgpath);
+	if (err)
+		return err == -ECANCELED ? 0 : 2;
 	err = nft_detach_cmd(cgpath);
 	if (err != -ENOENT)
 		return err;

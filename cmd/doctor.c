@@ -25,13 +25,7 @@
 #include "doctor.h"
 #include "../bpf/probe.h"
 #include "../cgroup/cgroup.h"
-
-#ifndef CAP_PERFMON
-#define CAP_PERFMON	38
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF		39
-#endif
+#include "../lib/compat.h"
 
 #define BIT(l)		(1u << (l))
 #define LSM_ANY		(BIT(CG_LAYER_LSM_CGROUP) | BIT(CG_LAYER_LSM))
@@ -320,126 +314,6 @@ static int layer_need(const struct needs *nd, int l)
 	return need;
 }
 
-/* ---- sysctls ------------------------------------------------------------ */
-
-struct sysctl {
-	const char *name;
-	const char *path;
-	const char *recommended;
-	int (*ok)(long long v);
-	const char *(*meaning)(long long v, char *buf, size_t len);
-};
-
-static int ok_unpriv(long long v) { return v == 1 || v == 2; }
-static int ok_jit(long long v) { return v == 1; }
-static int ok_harden(long long v) { return v == 1 || v == 2; }
-static int ok_kallsyms(long long v) { return v == 0; }
-static int ok_limit(long long v) { return v > 0; }
-
-static const char *m_unpriv(long long v, char *b, size_t n)
-{
-	const char *tail = "; classic BPF (SO_ATTACH_FILTER) still works, "
-		"and so do eBPF filters a privileged cgguard hands out by fd";
-
-	if (v == 0)
-		snprintf(b, n, "unprivileged users may load eBPF socket filters"
-			 " (more kernel attack surface)");
-	else if (v == 1)
-		snprintf(b, n, "unprivileged eBPF disabled until reboot (cannot "
-			 "be set back to 0)%s", tail);
-	else if (v == 2)
-		snprintf(b, n, "unprivileged eBPF disabled (an admin may set it "
-			 "back to 0)%s", tail);
-	else
-		snprintf(b, n, "unknown value");
-	return b;
-}
-
-static const char *m_jit(long long v, char *b, size_t n)
-{
-	if (v == 0)
-		snprintf(b, n, "JIT off: programs run in the interpreter (slow;"
-			 " kernels with CONFIG_BPF_JIT_ALWAYS_ON refuse this)");
-	else if (v == 1)
-		snprintf(b, n, "JIT on (needed for cgguard's speed targets)");
-	else if (v == 2)
-		snprintf(b, n, "JIT on with debug dumps to the kernel log "
-			 "(debugging only: leaks JIT images)");
-	else
-		snprintf(b, n, "unknown value");
-	return b;
-}
-
-static const char *m_harden(long long v, char *b, size_t n)
-{
-	if (v == 0)
-		snprintf(b, n, "no JIT constant blinding");
-	else if (v == 1)
-		snprintf(b, n, "constant blinding for unprivileged programs "
-			 "only");
-	else if (v == 2)
-		snprintf(b, n, "constant blinding for all programs (hardened; "
-			 "costs some speed)");
-	else
-		snprintf(b, n, "unknown value");
-	return b;
-}
-
-static const char *m_kallsyms(long long v, char *b, size_t n)
-{
-	if (v == 0)
-		snprintf(b, n, "JIT images are not listed in /proc/kallsyms");
-	else if (v == 1)
-		snprintf(b, n, "JIT images listed in /proc/kallsyms for root "
-			 "(helps perf/bpftool; exposes kernel addresses; off "
-			 "while bpf_jit_harden > 0)");
-	else
-		snprintf(b, n, "unknown value");
-	return b;
-}
-
-static const char *m_limit(long long v, char *b, size_t n)
-{
-	snprintf(b, n, "%lld MiB of JIT memory; caps what unprivileged "
-		 "programs may use (privileged ones may exceed it)", v >> 20);
-	return b;
-}
-
-static const struct sysctl sysctls[] = {
-	{ "kernel.unprivileged_bpf_disabled",
-	  "/proc/sys/kernel/unprivileged_bpf_disabled",
-	  "2 (or 1: disabled until reboot)", ok_unpriv, m_unpriv },
-	{ "net.core.bpf_jit_enable", "/proc/sys/net/core/bpf_jit_enable",
-	  "1 (2 is for debugging)", ok_jit, m_jit },
-	{ "net.core.bpf_jit_harden", "/proc/sys/net/core/bpf_jit_harden",
-	  "2 (blind constants of all programs; or 1: unprivileged only)",
-	  ok_harden, m_harden },
-	{ "net.core.bpf_jit_kallsyms", "/proc/sys/net/core/bpf_jit_kallsyms",
-	  "0 if kernel symbols must not be exposed (1 helps perf/bpftool)",
-	  ok_kallsyms, m_kallsyms },
-	{ "net.core.bpf_jit_limit", "/proc/sys/net/core/bpf_jit_limit",
-	  "the kernel default (any non-zero cap)", ok_limit,
-	  m_limit },
-};
-#define NSYSCTL (sizeof(sysctls) / sizeof(sysctls[0]))
-
-static int read_sysctl(const char *path, long long *v)
-{
-	char buf[64];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n > 0 ? n : 0] = '\0';
-	*v = strtoll(buf, NULL, 10);
-	return n > 0 ? 0 : -EIO;
-}
-
 /* ---- host facts --------------------------------------------------------- */
 
 struct caps {
@@ -495,8 +369,8 @@ struct host {
 	struct caps caps;
 	const struct cg_security *sec;
 	struct cg_probe_result res[CG_LAYER_MAX];
-	long long sval[NSYSCTL];
-	int serr[NSYSCTL];
+	long long sval[DOCTOR_NSYSCTL];
+	int serr[DOCTOR_NSYSCTL];
 };
 
 static void gather(struct host *h)
@@ -513,8 +387,8 @@ static void gather(struct host *h)
 	read_caps(&h->caps);
 	h->sec = cg_security_info();
 	cg_probe_layers(h->res);
-	for (i = 0; i < NSYSCTL; i++)
-		h->serr[i] = read_sysctl(sysctls[i].path, &h->sval[i]);
+	for (i = 0; i < DOCTOR_NSYSCTL; i++)
+		h->serr[i] = doctor_read_sysctl(doctor_sysctls[i].path, &h->sval[i]);
 }
 
 /* ---- text output -------------------------------------------------------- */
@@ -593,8 +467,8 @@ static void print_text(const struct host *h, const struct needs *nd, int ok)
 	}
 
 	printf("sysctls\n");
-	for (i = 0; i < NSYSCTL; i++) {
-		const struct sysctl *s = &sysctls[i];
+	for (i = 0; i < DOCTOR_NSYSCTL; i++) {
+		const struct doctor_sysctl *s = &doctor_sysctls[i];
 
 		if (h->serr[i]) {
 			line("WARN", s->name, "unreadable: %s%s",
@@ -762,8 +636,8 @@ static void print_json(const struct host *h, const struct needs *nd, int ok)
 
 	jw_key(&j, "sysctls");
 	jw_obj_start(&j);
-	for (i = 0; i < NSYSCTL; i++) {
-		const struct sysctl *s = &sysctls[i];
+	for (i = 0; i < DOCTOR_NSYSCTL; i++) {
+		const struct doctor_sysctl *s = &doctor_sysctls[i];
 
 		jw_key(&j, s->name);
 		jw_obj_start(&j);

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* cgguard gc: forget guarded cgroups that no longer exist. */
-#include <getopt.h>
 #include <errno.h>
 #include "cgguard.h"
 #include "nftcmd.h"
@@ -17,31 +16,27 @@ static int gc_one(const struct cg_status *st, void *ctx)
 	return 0;
 }
 
+static void usage(void)
+{
+	printf("Usage: %s gc [--json]\n\nRemoves the links, pins "
+	       "and records of guarded cgroups whose directory\n"
+	       "is gone (a container whose poststop hook never "
+	       "ran).  The daemon does this by itself.\n"
+	       "nft-guarded cgroups: rules of a removed cgroup "
+	       "are deleted; a cgroup\nrecreated under the same "
+	       "path gets its recorded policy again.\n",
+	       prog_name);
+}
+
 int do_gc(int argc, char **argv)
 {
-	static const struct option opts[] = { COMMON_LONGOPTS, { 0 } };
 	struct cg_guard *g;
 	struct json j;
-	int opt, err;
+	int err;
 
-	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'j': json_output = 1; break;
-		case 'h':
-			printf("Usage: %s gc [--json]\n\nRemoves the links, pins "
-			       "and records of guarded cgroups whose directory\n"
-			       "is gone (a container whose poststop hook never "
-			       "ran).  The daemon does this by itself.\n"
-			       "nft-guarded cgroups: rules of a removed cgroup "
-			       "are deleted; a cgroup\nrecreated under the same "
-			       "path gets its recorded policy again.\n",
-			       prog_name);
-			return 0;
-		default: return 2;
-		}
-	}
-	if (no_more_args("gc", argc, argv))
-		return 2;
+	err = json_only_opts("gc", argc, argv, usage);
+	if (err)
+		return err == -ECANCELED ? 0 : 2;
 	if (require_caps("gc"))
 		return 1;
 	err = cg_guard_open(&g, 0);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* cgguard list: every guarded cgroup, requested versus enforced. */
 #include <errno.h>
-#include <getopt.h>
 #include <string.h>
 #include "cgguard.h"
 
@@ -135,29 +134,25 @@ static int list_one(const struct cg_status *st, void *ctx)
 	return 0;
 }
 
+static void usage(void)
+{
+	printf("Usage: %s list [--json]\n\nEvery guarded cgroup "
+	       "with its policy; 'enforced' is checked against "
+	       "the programs the kernel has attached (or, for "
+	       "the nft backend,\nthe rules nftables has "
+	       "loaded).\n",
+	       prog_name);
+}
+
 int do_list(int argc, char **argv)
 {
-	static const struct option opts[] = { COMMON_LONGOPTS, { 0 } };
 	struct cg_guard *g = NULL;
 	struct json j;
-	int opt, err;
+	int err;
 
-	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'j': json_output = 1; break;
-		case 'h':
-			printf("Usage: %s list [--json]\n\nEvery guarded cgroup "
-			       "with its policy; 'enforced' is checked against "
-			       "the programs the kernel has attached (or, for "
-			       "the nft backend,\nthe rules nftables has "
-			       "loaded).\n",
-			       prog_name);
-			return 0;
-		default: return 2;
-		}
-	}
-	if (no_more_args("list", argc, argv))
-		return 2;
+	err = json_only_opts("list", argc, argv, usage);
+	if (err)
+		return err == -ECANCELED ? 0 : 2;
 	cg_clearerr();
 	err = cg_guard_open(&g, CG_OPEN_RDONLY);
 	if (err && err != -ENOENT)	/* the nft-backed ones are still listed */

@@ -28,23 +28,19 @@ const char *prog_name = "cgguard";
 
 static int do_help(int argc, char **argv);
 
+static void version_usage(void)
+{
+	printf("Usage: %s version [--json]\n", prog_name);
+}
+
 static int do_version(int argc, char **argv)
 {
-	static const struct option opts[] = { COMMON_LONGOPTS, { 0 } };
 	struct json j;
-	int opt;
+	int err;
 
-	while (argv && (opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'j': json_output = 1; break;
-		case 'h':
-			printf("Usage: %s version [--json]\n", prog_name);
-			return 0;
-		default: return 2;
-		}
-	}
-	if (argv && no_more_args("version", argc, argv))
-		return 2;
+	err = argv ? json_only_opts("version", argc, argv, version_usage) : 0;
+	if (err)
+		return err == -ECANCELED ? 0 : 2;
 	if (json_output) {
 		jw_init(&j, stdout);
 		jw_obj_start(&j);

@@ -195,7 +195,6 @@ int nft_list_all(struct json *j)
 static void ctr_out(struct json *j, const char *dir,
 		    const struct cg_nft_dir_ctr *c)
 {
-	static const char *const res[CG_NR_RES] = { "pass", "drop", "audit" };
 	int i;
 
 	if (!j) {
@@ -208,31 +207,18 @@ static void ctr_out(struct json *j, const char *dir,
 	}
 	jw_key(j, dir);
 	jw_obj_start(j);
-	for (i = 0; i < CG_NR_RES; i++) {
-		jw_key(j, res[i]);
-		jw_obj_start(j);
-		jw_ku64(j, "packets", c->pkts[i]);
-		jw_ku64(j, "bytes", c->bytes[i]);
-		jw_obj_end(j);
-	}
-	jw_key(j, "established");
-	jw_obj_start(j);
-	jw_ku64(j, "packets", c->est_pkts);
-	jw_ku64(j, "bytes", c->est_bytes);
-	jw_obj_end(j);
+	for (i = 0; i < CG_NR_RES; i++)
+		counts_json(j, res_names[i], c->pkts[i], c->bytes[i]);
+	counts_json(j, "established", c->est_pkts, c->est_bytes);
 	jw_obj_end(j);
 }
 
 static void hits_out(struct json *j, const struct cg_nft_status *st)
 {
 	struct cg_policy *p = NULL;
-	const char *src = st->rec.source;
-	char txt[256], e[CG_ERR_MAX];
 	unsigned i;
 
-	if (!strncmp(src, "builtin:", 8))
-		src += 8;
-	if (cg_policy_load(src, &p, e, sizeof(e)))
+	if (load_slot_policy(st->rec.source, &p))
 		p = NULL;	/* file gone or changed: numbers only */
 	if (j) {
 		jw_kbool(j, "rule_hits_folded", st->folded);
@@ -245,18 +231,8 @@ static void hits_out(struct json *j, const struct cg_nft_status *st)
 		       : "");
 	}
 	for (i = 0; i < CG_RULES_PER_SLOT && st->hits; i++) {
-		if (!st->hits[i])
-			continue;
-		format_rule_counter(p, i, txt, sizeof(txt));
-		if (j) {
-			jw_obj_start(j);
-			jw_ku64(j, "counter", i);
-			jw_kstr(j, "rule", txt);
-			jw_ku64(j, "packets", st->hits[i]);
-			jw_obj_end(j);
-		} else {
-			printf("    %8" PRIu64 "  %s\n", st->hits[i], txt);
-		}
+		if (st->hits[i])
+			print_rule_hit(j, p, i, st->hits[i]);
 	}
 	if (j)
 		jw_arr_end(j);

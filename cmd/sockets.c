@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* cgguard sockets --cgroup PATH [--json] */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <string.h>
@@ -219,26 +218,13 @@ void print_kill_result(struct json *j, const struct cg_kill_result *kr)
 
 int do_sockets(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "cgroup", required_argument, NULL, 'c' },
-		COMMON_LONGOPTS, { 0 } };
-	const char *cgpath = NULL;
+	const char *cgpath;
 	struct cg_guard *g;
-	int opt, err;
+	int err;
 
-	while ((opt = getopt_long(argc, argv, "c:jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c': cgpath = optarg; break;
-		case 'j': json_output = 1; break;
-		case 'h': usage(); return 0;
-		default: usage(); return 2;
-		}
-	}
-	if (!cgpath || optind != argc) {
-		fprintf(stderr, "%s sockets: --cgroup PATH is required (and "
-			"nothing else)\n", prog_name);
-		return 2;
-	}
+	err = cgroup_only_opts("sockets", argc, argv, usage, &cgpath);
+	if (err)
+		return err == -ECANCELED ? 0 : 2;
 	if (require_caps("sockets") || open_guard(&g, CG_OPEN_RDONLY))
 		return 1;
 	err = list_sockets(g, cgpath);

@@ -44,15 +44,12 @@ static int print_cg_rules(struct stats_ctx *c, const struct cg_status *st)
 {
 	__u64 *hits = calloc(CG_RULES_PER_SLOT, sizeof(*hits));
 	struct cg_policy *p = NULL;
-	char txt[384], e[CG_ERR_MAX];
-	const char *src = st->slot.source;
+	char txt[384];
 	__u32 nctr = 0, i;
 
 	if (!hits)
 		return -ENOMEM;
-	if (!strncmp(src, "builtin:", 8))
-		src += 8;
-	if (cg_policy_load(src, &p, e, sizeof(e)))
+	if (load_slot_policy(st->slot.source, &p))
 		p = NULL;	/* file gone: counter numbers only */
 	cg_guard_cgrule_hits(c->g, st->cgid, st->meta.slot, hits, &nctr);
 	if (c->j) {

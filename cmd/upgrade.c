@@ -1,31 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* cgguard upgrade: this build's programs on every guarded cgroup. */
-#include <getopt.h>
+#include <errno.h>
 #include "cgguard.h"
+
+static void usage(void)
+{
+	printf("Usage: %s upgrade [--json]\n\nLoads the BPF programs "
+	       "this cgguard carries onto the pinned maps and\n"
+	       "switches every guarded cgroup's links to them "
+	       "atomically (BPF_LINK_UPDATE):\npolicies, bindings "
+	       "and counters stay.  A no-op when they already "
+	       "run.\n", prog_name);
+}
 
 int do_upgrade(int argc, char **argv)
 {
-	static const struct option opts[] = { COMMON_LONGOPTS, { 0 } };
 	struct cg_guard *g;
 	struct json j;
-	int opt, err, n = 0, stale;
+	int err, n = 0, stale;
 
-	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'j': json_output = 1; break;
-		case 'h':
-			printf("Usage: %s upgrade [--json]\n\nLoads the BPF programs "
-			       "this cgguard carries onto the pinned maps and\n"
-			       "switches every guarded cgroup's links to them "
-			       "atomically (BPF_LINK_UPDATE):\npolicies, bindings "
-			       "and counters stay.  A no-op when they already "
-			       "run.\n", prog_name);
-			return 0;
-		default: return 2;
-		}
-	}
-	if (no_more_args("upgrade", argc, argv))
-		return 2;
+	err = json_only_opts("upgrade", argc, argv, usage);
+	if (err)
+		return err == -ECANCELED ? 0 : 2;
 	/* CREATE: with nothing guarded, opening already replaces them. */
 	if (require_caps("upgrade") || open_guard(&g, CG_OPEN_CREATE))
 		return 1;

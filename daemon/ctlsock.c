@@ -40,31 +40,28 @@
 
 /* ---- socket setup ------------------------------------------------------- */
 
-/* The socket's directory: created 0700; if it exists it must be ours (or
- * root's) and writable by no one else, or the socket could be swapped. */
-static int check_dir(const char *path)
+/* The socket's directory, created with @mode if missing: it must be ours
+ * (or root's) and writable by no one else, or the socket could be swapped. */
+static int check_dir(const char *path, mode_t mode, struct stat *st)
 {
 	char buf[PATH_MAX], *dir;
-	struct stat st;
 
 	snprintf(buf, sizeof(buf), "%s", path);
 	dir = dirname(buf);
-	if (mkdir(dir, 0700) && errno != EEXIST)
+	if (mkdir(dir, mode) && errno != EEXIST)
 		return cg_seterr(-errno, "cannot create %s: %m", dir);
-	if (lstat(dir, &st))
+	if (lstat(dir, st))
 		return cg_seterr(-errno, "%s: %m", dir);
-	if (!S_ISDIR(st.st_mode) || (st.st_uid && st.st_uid != geteuid()) ||
-	    (st.st_mode & 022))
+	if (!S_ISDIR(st->st_mode) || (st->st_uid && st->st_uid != geteuid()) ||
+	    (st->st_mode & 022))
 		return cg_seterr(-EPERM, "refusing socket directory %s: it must "
 				 "be a directory owned by root or uid %u and "
 				 "writable only by its owner", dir, geteuid());
 	return 0;
 }
 
-/* A socket file left by a killed daemon is removed; a live one is not.
- * (Also used for the unprivileged socket, usock.c.) */
-int cgd_sock_clear_stale(const char *path, const struct sockaddr_un *sa,
-			 int type)
+/* A socket file left by a killed daemon is removed; a live one is not. */
+static int clear_stale(const char *path, const struct sockaddr_un *sa, int type)
 {
 	struct stat st;
 	int fd, live;
@@ -84,32 +81,49 @@ int cgd_sock_clear_stale(const char *path, const struct sockaddr_un *sa,
 	return unlink(path) ? cg_seterr(-errno, "removing stale %s: %m", path) : 0;
 }
 
-int cgd_ctl_open(struct cgd *d)
+int cgd_sock_bind(const char *what, const char *path, int type,
+		  mode_t dir_mode, struct stat *dir_st)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	mode_t old;
-	int fd, err, i;
+	int fd, err;
 
-	for (i = 0; i < CGD_MAX_CLIENTS; i++)
-		d->cl[i].fd = -1;
-	if (strlen(d->socket_path) >= sizeof(sa.sun_path) || d->socket_path[0] != '/')
+	if (strlen(path) >= sizeof(sa.sun_path) || path[0] != '/')
 		return cg_seterr(-EINVAL, "socket path must be absolute and "
 				 "shorter than %zu bytes", sizeof(sa.sun_path));
-	strcpy(sa.sun_path, d->socket_path);
-	err = check_dir(d->socket_path);
+	strcpy(sa.sun_path, path);
+	err = check_dir(path, dir_mode, dir_st);
 	if (!err)
-		err = cgd_sock_clear_stale(d->socket_path, &sa, SOCK_STREAM);
+		err = clear_stale(path, &sa, type);
 	if (err)
 		return err;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	old = umask(0177);	/* 0600 at creation: no window to connect */
 	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
 	umask(old);
-	if (!err && listen(fd, 16))
-		err = -errno;
 	if (err) {
+		close(fd);
+		return cg_seterr(err, "%s %s: %s", what, path, strerror(-err));
+	}
+	return fd;
+}
+
+int cgd_ctl_open(struct cgd *d)
+{
+	struct stat st;
+	int fd, i;
+
+	for (i = 0; i < CGD_MAX_CLIENTS; i++)
+		d->cl[i].fd = -1;
+	fd = cgd_sock_bind("control socket", d->socket_path, SOCK_STREAM, 0700,
+			   &st);
+	if (fd < 0)
+		return fd;
+	if (listen(fd, 16)) {
+		int err = -errno;
+
 		close(fd);
 		return cg_seterr(err, "control socket %s: %s", d->socket_path,
 				 strerror(-err));

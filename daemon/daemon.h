@@ -2,8 +2,8 @@
 /*
  * cgguard daemon internals.  The daemon is one thread around one epoll
  * loop: inotify on the policy directory and on the cgroup2 tree, a signalfd,
- * a reconcile timer, the control socket and the metrics HTTP server (in
- * libmicrohttpd's external-epoll mode).  One thread means no locks: every
+ * a reconcile timer, the control socket and the metrics HTTP server (its
+ * own bounded responder, daemon/http.c).  One thread means no locks: every
  * handler sees a consistent struct cgd.
  *
  * The daemon holds nothing the kernel needs.  Programs, links and counters
@@ -250,10 +250,16 @@ int cgd_gc_queued(struct cgd *d);
 size_t cgd_bound_count(const struct cgd *d);
 
 /* control socket (ctlsock.c) */
-struct sockaddr_un;
-/* Removes a socket file left by a killed daemon; -EADDRINUSE if live. */
-int cgd_sock_clear_stale(const char *path, const struct sockaddr_un *sa,
-			 int type);
+/*
+ * A new non-blocking @type socket bound at @path (absolute, fits in
+ * sun_path), mode 0600 from the first instant, in a directory created with
+ * @dir_mode if missing and owned by root or us and writable by no one else
+ * (*dir_st gets its stat).  A socket file left by a killed daemon is
+ * replaced, a live one is not (-EADDRINUSE).  Returns the fd or -errno;
+ * a failed bind() says "@what @path: why".  Shared by ctlsock.c and usock.c.
+ */
+int cgd_sock_bind(const char *what, const char *path, int type,
+		  mode_t dir_mode, struct stat *dir_st);
 /* One request line -> "status", "reload" or "list"; NULL with the reason in err.  Pure (the
  * fuzz harness calls it). */
 const char *cgd_ctl_parse_request(const char *line, size_t len, char *err, size_t errlen);

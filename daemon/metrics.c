@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Prometheus metrics (text exposition format 0.0.4) over HTTP with
- * libmicrohttpd, bound to 127.0.0.1:9967 by default: counters of the
+ * Prometheus metrics (text exposition format 0.0.4) over HTTP, bound to
+ * 127.0.0.1:9967 by default: counters of the
  * packet path are per container, and a network guard should not publish
  * them beyond the host unless the operator asks.
  *

@@ -31,10 +31,10 @@
 #include <sys/types.h>
 #include <json-c/json.h>
 #include "../bpf/cgguard_abi.h"
+#include "../lib/ctlclient.h"	/* CGD_USOCKET, the default path */
 #include "../lib/json.h"
 #include "../policy/policy.h"
 
-#define CGD_USOCKET		"/run/cgguard/cgguard-user.sock"
 #define CGD_UP_MAX_ENTRIES	1024
 #define CGD_UP_MAX_POLICIES	64	/* per entry */
 #define CGD_UP_MAX_CLIENTS	32

@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include "daemon.h"
+#include "../lib/unixconn.h"
 #include "../lib/err.h"
 
 struct cgd_uclient {
@@ -74,54 +75,43 @@ static time_t mono_now(void)
 
 /*
  * The socket's directory must be root's (or ours) and writable by nobody
- * else; unprivileged callers need to traverse it, so o+x (or g+x for the
- * configured group) is added when missing.  Listing is never granted.
+ * else (cgd_sock_bind checks); unprivileged callers need to traverse it,
+ * so o+x (or g+x for the configured group) is added when missing.
+ * Listing is never granted.
  */
-static int prepare_dir(const char *path, gid_t gid, int have_group)
+static int grant_search(const char *path, const struct stat *st, gid_t gid,
+		    int have_group)
 {
 	char buf[PATH_MAX], *dir;
 	mode_t want = have_group ? 0010 : 0001;
-	struct stat st;
 
 	snprintf(buf, sizeof(buf), "%s", path);
 	dir = dirname(buf);
-	if (mkdir(dir, 0711) && errno != EEXIST)
-		return cg_seterr(-errno, "cannot create %s: %m", dir);
-	if (lstat(dir, &st))
-		return cg_seterr(-errno, "%s: %m", dir);
-	if (!S_ISDIR(st.st_mode) || (st.st_uid && st.st_uid != geteuid()) ||
-	    (st.st_mode & 022))
-		return cg_seterr(-EPERM, "refusing socket directory %s: it must "
-				 "be a directory owned by root or uid %u and "
-				 "writable only by its owner", dir, geteuid());
-	if (have_group && !(st.st_mode & 0001) && st.st_gid != gid)
+	if (have_group && !(st->st_mode & 0001) && st->st_gid != gid)
 		want = 0001;	/* the group cannot search a dir it isn't on */
-	if ((st.st_mode & want) != want && chmod(dir, (st.st_mode | want) & 07777))
+	if ((st->st_mode & want) != want && chmod(dir, (st->st_mode | want) & 07777))
 		return cg_seterr(-errno, "chmod %s: %m", dir);
 	return 0;
 }
 
 static int bind_socket(struct cgd_usock *us, const struct cgd_unpriv_cfg *c)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
 	int fd, err;
-	mode_t old;
 
-	strcpy(sa.sun_path, us->path);
-	err = prepare_dir(us->path, c->gid, !!c->group[0]);
-	if (!err)
-		err = cgd_sock_clear_stale(us->path, &sa, SOCK_SEQPACKET);
-	if (err)
-		return err;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = cgd_sock_bind("unprivileged socket", us->path, SOCK_SEQPACKET,
+			   0711, &st);
 	if (fd < 0)
-		return -errno;
-	old = umask(0177);	/* 0600 until the mode below is set */
-	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-	umask(old);
+		return fd;
+	err = grant_search(us->path, &st, c->gid, !!c->group[0]);
+	if (err) {
+		close(fd);
+		unlink(us->path);
+		return err;
+	}
 	/* Only its owner can replace the socket file: the directory is ours
 	 * and not writable by others, so path-based chown/chmod are safe. */
-	if (!err && c->group[0] && chown(us->path, -1, c->gid))
+	if (c->group[0] && chown(us->path, -1, c->gid))
 		err = -errno;
 	if (!err && chmod(us->path, c->group[0] ? 0660 : 0666))
 		err = -errno;
@@ -388,22 +378,8 @@ static int do_hello(struct cgd *d, const struct cgd_caller *who,
 
 static int send_reply(int fd, const char *buf, size_t len, int pass_fd)
 {
-	char ctl[CMSG_SPACE(sizeof(int))] = {};
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
-
-	if (pass_fd >= 0) {
-		mh.msg_control = ctl;
-		mh.msg_controllen = sizeof(ctl);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
-	}
-	return sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len ?
-	       0 : -EIO;
+	return cg_send_fd(fd, buf, len, pass_fd, MSG_NOSIGNAL | MSG_DONTWAIT) ?
+	       -EIO : 0;
 }
 
 static void write_error(FILE *f, int err, const char *msg)
@@ -473,35 +449,6 @@ static char *run_request(struct cgd *d, struct cgd_caller *who,
 	return out;
 }
 
-/*
- * A request may carry one fd (a policy file for "attach"): the first one
- * is kept for the handler, any others are closed unread.  Returns the fd
- * or -1; *extra is set when more than one came.
- */
-static int take_fd(struct msghdr *mh, int *extra)
-{
-	struct cmsghdr *cm;
-	size_t i, n;
-	int fd, keep = -1;
-
-	*extra = 0;
-	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < n; i++) {
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
-			if (keep < 0) {
-				keep = fd;
-				continue;
-			}
-			*extra = 1;
-			close(fd);
-		}
-	}
-	return keep;
-}
-
 static void handle_msg(struct cgd *d, int i)
 {
 	struct cgd_uclient *cl = &d->us->cl[i];
@@ -522,7 +469,8 @@ static void handle_msg(struct cgd *d, int i)
 		uclient_close(d->us, i);
 		return;
 	}
-	in_fd = take_fd(&mh, &toolong);
+	/* One fd at most (a policy file for "attach"): more make it too long. */
+	in_fd = cg_take_fd(&mh, &toolong);
 	cl->last = mono_now();
 	d->us->requests++;
 	toolong |= mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC);

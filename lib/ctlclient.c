@@ -6,30 +6,23 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include "ctlclient.h"
+#include "unixconn.h"
 #include "err.h"
 
 int cg_ureq_connect(const char *path, int timeout_s)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { timeout_s, 0 };
-	int fd, e;
+	const char *step;
+	int fd = cg_unix_connect(path, SOCK_SEQPACKET, timeout_s, &step);
+	int e = -fd;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return cg_seterr(-ENAMETOOLONG, "socket path too long: %s", path);
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return cg_seterr(-errno, "socket: %m");
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+	if (fd >= 0)
 		return fd;
-	e = errno;
-	close(fd);
-	return cg_seterr(-e, "cannot connect to %s: %s%s", path, strerror(e),
+	if (!strcmp(step, "path"))
+		return cg_seterr(fd, "socket path too long: %s", path);
+	if (!strcmp(step, "socket"))
+		return cg_seterr(fd, "socket: %s", strerror(e));
+	return cg_seterr(fd, "cannot connect to %s: %s%s", path, strerror(e),
 			 e == ENOENT || e == ECONNREFUSED ? " (is the daemon "
 			 "running with an unprivileged socket? see --socket)" :
 			 e == EACCES ? " (the socket's group or mode does not "
@@ -38,25 +31,12 @@ int cg_ureq_connect(const char *path, int timeout_s)
 
 int cg_ureq_call(int fd, const char *req, int passfd, char **reply)
 {
-	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-	struct iovec iov = { (void *)req, strlen(req) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
 	char *buf;
 	ssize_t n;
+	int err = cg_send_fd(fd, req, strlen(req), passfd, MSG_NOSIGNAL);
 
-	if (passfd >= 0) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &passfd, sizeof(int));
-	}
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t)iov.iov_len)
-		return cg_seterr(-errno, "sending to the daemon: %m");
+	if (err)
+		return cg_seterr(err, "sending to the daemon: %s", strerror(-err));
 	buf = malloc(CG_UREPLY_MAX + 1);
 	if (!buf)
 		return -ENOMEM;

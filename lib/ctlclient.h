@@ -10,10 +10,9 @@
 
 #include <stddef.h>
 
-/* The daemon's default (daemon/unpriv.h has the same). */
-#ifndef CGD_USOCKET
+/* The daemon's default (daemon/unpriv.h takes it from here; libcgguard's
+ * public cgguard.h has its own copy, CGGUARD_SOCKET_DEFAULT). */
 #define CGD_USOCKET	"/run/cgguard/cgguard-user.sock"
-#endif
 #define CG_UREPLY_MAX	(64u << 10)
 
 /* Connects with send/receive timeouts; returns the fd. */

@@ -294,6 +294,11 @@ int yr_next(struct yr *r, struct yr_node *n)
 	const yaml_event_t *ev = &r->ev;
 	int rc;
 
+	if (r->fast) {
+		rc = yf_next(&r->f, n);
+		r->ended = !rc && n->type == YR_NONE;
+		return rc;
+	}
 	for (;;) {
 		if (r->have_ev)
 			yaml_event_delete(&r->ev);
@@ -388,6 +393,17 @@ int yr_init(struct yr *r, const char *src, const char *buf, size_t len, char *er
 	}
 	yaml_parser_set_input_string(&r->p, (const unsigned char *)r->buf, r->len);
 	return 0;
+}
+
+int yr_init_fast(struct yr *r, const char *src, const char *buf, size_t len, char *err,
+		 size_t errlen)
+{
+	int rc = yr_init(r, src, buf, len, err, errlen);
+
+	r->fast = 1;
+	r->f.buf = r->buf;
+	r->f.len = r->len;
+	return rc;
 }
 
 void yr_free(struct yr *r)

@@ -16,6 +16,7 @@
 #ifndef CGGUARD_YAMLREAD_H
 #define CGGUARD_YAMLREAD_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <yaml.h>
@@ -39,7 +40,25 @@ struct yr_node {
 	size_t len;
 };
 
+#define YF_BAIL		(-EXDEV)	/* the fast path met what it does not read */
+
+/* The fast path's state (lib/yamlfast.c). */
+struct yr_fast {
+	const char *buf;
+	size_t len, pos, line, lstart;
+	int nst, root_done;
+	struct {
+		unsigned char kind, state;
+		int indent;
+	} st[16];
+	char sbuf[256];		/* the current scalar, NUL-terminated */
+};
+
+int yf_next(struct yr_fast *f, struct yr_node *n);
+
 struct yr {
+	int fast;		/* yr_init_fast: reading with yf_next() */
+	struct yr_fast f;
 	yaml_parser_t p;
 	yaml_event_t ev;
 	int have_ev, docs, ended, yaml_err;
@@ -54,6 +73,14 @@ struct yr {
 int yr_init(struct yr *r, const char *src, const char *buf, size_t len, char *err,
 	    size_t errlen);
 void yr_free(struct yr *r);
+/*
+ * The same, reading with the fast path (lib/yamlfast.c) instead of libyaml: the same nodes,
+ * but only for the plain subset of YAML it knows.  Anything else, valid or not, fails with
+ * YF_BAIL: start again with yr_init().  Its errors are not libyaml's, so a caller that got
+ * any error must start again with yr_init() for the message to give.
+ */
+int yr_init_fast(struct yr *r, const char *src, const char *buf, size_t len, char *err,
+		 size_t errlen);
 /* The next node: the root first, then each node in document order. */
 int yr_next(struct yr *r, struct yr_node *n);
 /*

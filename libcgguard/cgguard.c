@@ -13,17 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include "cgguard.h"
 #include "internal.h"
-
-#ifndef SO_ATTACH_BPF
-#define SO_ATTACH_BPF	50
-#endif
-#ifndef SO_LOCK_FILTER
-#define SO_LOCK_FILTER	44
-#endif
+#include "../lib/unixconn.h"
+#include "../lib/compat.h"
 
 #define REPLY_MAX	65536
 #define TIMEOUT_S	5	/* a stalled daemon never hangs the caller */
@@ -74,50 +67,19 @@ static const char *socket_path(void)
 
 static int connect_daemon(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { TIMEOUT_S, 0 };
-	const char *path = socket_path();
-	int fd, err;
+	const char *path = socket_path(), *step;
+	int fd = cg_unix_connect(path, SOCK_SEQPACKET, TIMEOUT_S, &step);
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return cgg_fail(-ENAMETOOLONG, "socket path %s is too long", path);
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return cgg_fail(-errno, "socket: %s", strerror(errno));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		err = -errno;
-		close(fd);
-		return cgg_fail(err, "cannot reach the cgguard daemon at %s: %s%s",
-				path, strerror(-err), err == -ENOENT ||
-				err == -ECONNREFUSED ? " (is it running, with "
-				"unprivileged_socket on?)" : "");
-	}
-	return fd;
-}
-
-/* The fd of an SCM_RIGHTS message, or -1; any extra fds are closed. */
-static int take_fd(struct msghdr *mh)
-{
-	struct cmsghdr *cm;
-	int fd = -1, f;
-	size_t i, n;
-
-	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < n; i++) {
-			memcpy(&f, CMSG_DATA(cm) + i * sizeof(int), sizeof(f));
-			if (fd < 0)
-				fd = f;
-			else
-				close(f);
-		}
-	}
-	return fd;
+	if (fd >= 0)
+		return fd;
+	if (!strcmp(step, "path"))
+		return cgg_fail(fd, "socket path %s is too long", path);
+	if (!strcmp(step, "socket"))
+		return cgg_fail(fd, "socket: %s", strerror(-fd));
+	return cgg_fail(fd, "cannot reach the cgguard daemon at %s: %s%s",
+			path, strerror(-fd), fd == -ENOENT ||
+			fd == -ECONNREFUSED ? " (is it running, with "
+			"unprivileged_socket on?)" : "");
 }
 
 /* The daemon's verdict in a reply: 0, or -errno with its message. */
@@ -168,7 +130,7 @@ int cgguard_request(const char *req, char *reply, unsigned long len, int *fd)
 			       "connection closed");
 	else {
 		buf[n] = 0;
-		got = take_fd(&mh);
+		got = cg_take_fd(&mh, NULL);
 		err = reply_status(buf);
 		if (reply && len)
 			snprintf(reply, len, "%s", buf);

@@ -71,10 +71,9 @@ static int read_all(int fd, size_t size, char **out, size_t *outlen)
 	char *buf;
 	ssize_t n;
 
-	buf = malloc(cap);
+	buf = cg_big_alloc(cap);
 	if (!buf)
 		return -ENOMEM;
-	cg_thp_advise(buf, cap);
 	while (len < cap) {
 		n = read(fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)

@@ -20,7 +20,6 @@
  * Entries with more than CG_MAX_RANGES ranges get a port table (an LPM
  * trie keyed by port prefixes), so a packet's cost stays flat too.
  */
-#define _GNU_SOURCE	/* qsort_r */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,11 +32,19 @@
 
 #define MAX_DEPTH	130	/* /0../128 chain plus the defaults */
 #define NONE		SIZE_MAX
+#define PREFETCH	8	/* nodes ahead */
 
 struct node {
 	const uint8_t *addr;
 	uint8_t plen;
-	size_t first, count;	/* slice of the sorted rule index array */
+	size_t first, count;	/* slice of the sorted key array */
+};
+
+/* A rule's sort key, compact so the sort and the walk stay in cache. */
+struct skey {
+	uint8_t addr[16];
+	uint8_t plen;
+	uint32_t idx;		/* into the direction's rules */
 };
 
 struct decision {
@@ -68,6 +75,7 @@ struct plist {
 struct fold {
 	struct decision other, icmp;
 	struct plist pl[2];	/* [0] TCP, [1] UDP */
+	struct pseg whole[2];	/* pl[k] when one decision covers all ports */
 };
 
 static const uint8_t fold_proto[2] = { CG_P_TCP, CG_P_UDP };
@@ -88,18 +96,47 @@ struct ctx {
 	size_t errlen;
 };
 
-static int cmp_rule_idx(const void *a, const void *b, void *arg)
+/*
+ * Sorts by (address, prefix length, file order): an LSD radix sort, a
+ * stable byte pass from the least significant byte up, starting from file
+ * order.  A pass whose byte is the same in every key is skipped, so IPv4
+ * (12 zero bytes) or one prefix length costs nothing.  Linear, and no
+ * comparison callback per pair as with qsort.
+ */
+static int sort_keys(struct skey *k, size_t n)
 {
-	const struct cg_rule *rules = arg;
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	const struct cg_rule *x = &rules[i], *y = &rules[j];
-	int c = memcmp(x->addr, y->addr, 16);
+	struct skey *tmp, *src = k, *dst;
+	size_t cnt[256], pass, i, sum;
+	int b;
 
-	if (c)
-		return c;
-	if (x->prefixlen != y->prefixlen)
-		return (int)x->prefixlen - (int)y->prefixlen;
-	return i < j ? -1 : i > j;
+	if (n < 2)
+		return 0;
+	tmp = cg_big_alloc(n * sizeof(*tmp));
+	if (!tmp)
+		return -ENOMEM;
+	dst = tmp;
+	for (pass = 0; pass < 17; pass++) {	/* plen, then addr[15] .. addr[0] */
+		b = pass ? 16 - (int)pass : -1;
+		memset(cnt, 0, sizeof(cnt));
+		for (i = 0; i < n; i++)
+			cnt[b < 0 ? src[i].plen : src[i].addr[b]]++;
+		if (cnt[b < 0 ? src[0].plen : src[0].addr[b]] == n)
+			continue;
+		for (i = 0, sum = 0; i < 256; i++) {
+			size_t c = cnt[i];
+
+			cnt[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			dst[cnt[b < 0 ? src[i].plen : src[i].addr[b]]++] = src[i];
+		dst = src;
+		src = src == k ? tmp : k;
+	}
+	if (src != k)
+		memcpy(k, src, n * sizeof(*k));
+	free(tmp);
+	return 0;
 }
 
 /* Priority among rules of one prefix: deny first (a tie goes to deny),
@@ -257,12 +294,23 @@ static int rule_has(const struct cg_rule *r, uint8_t proto)
  * O(k log k + output) for k own ranges.
  */
 static int overlay_ports(struct ctx *c, size_t nown, uint8_t proto,
-			 const struct plist *par, struct plist *out)
+			 const struct plist *par, struct plist *out,
+			 struct pseg *whole)
 {
 	size_t npos = 0, i, j, cap = 0, e;
 	int err = 0;
 
 	*out = (struct plist){ 0 };
+	for (i = 0; i < nown && !rule_has(c->own[i], proto); i++)
+		;
+	if (i < nown && !c->own[i]->nports) {
+		/* The first rule for @proto has no ports, so it paints every
+		 * port: one segment, kept in the fold (no allocation; the
+		 * common case of address-only rules). */
+		*whole = (struct pseg){ 0, 65535, rule_decision(c, c->own[i]) };
+		*out = (struct plist){ whole, 1, 0 };
+		return 0;
+	}
 	for (i = 0; i < nown; i++)
 		if (rule_has(c->own[i], proto))
 			npos += 2 * (c->own[i]->nports ? c->own[i]->nports : 1);
@@ -342,21 +390,23 @@ static struct decision overlay_simple(const struct ctx *c, size_t nown,
 	return par;
 }
 
-static int fold_node(struct ctx *c, const struct node *nd, const size_t *idx,
-		     const struct fold *par, struct fold *f)
+static int fold_node(struct ctx *c, const struct node *nd,
+		     const struct skey *keys, const struct fold *par,
+		     struct fold *f)
 {
 	size_t i;
 	int k, err = 0;
 
 	for (i = 0; i < nd->count; i++)
-		c->own[i] = &c->rules[idx[nd->first + i]];
-	qsort(c->own, nd->count, sizeof(*c->own), cmp_prio);
+		c->own[i] = &c->rules[keys[nd->first + i].idx];
+	if (nd->count > 1)
+		qsort(c->own, nd->count, sizeof(*c->own), cmp_prio);
 	/* "other" protocols are matched only by proto-any rules */
 	f->other = overlay_simple(c, nd->count, 0xff, par->other);
 	f->icmp = overlay_simple(c, nd->count, CG_PROTO_ICMP, par->icmp);
 	for (k = 0; k < 2 && !err; k++)
 		err = overlay_ports(c, nd->count, fold_proto[k], &par->pl[k],
-				    &f->pl[k]);
+				    &f->pl[k], &f->whole[k]);
 	if (err)
 		plist_free(&f->pl[0]);
 	return err;
@@ -477,27 +527,26 @@ static int emit(struct ctx *c, const struct node *nd, const struct fold *f,
 	return err;
 }
 
-static void build_nodes(const struct cg_rule *rules, const size_t *idx,
-			size_t n, struct node *nodes, size_t *nn)
+static void build_nodes(const struct skey *keys, size_t n, struct node *nodes,
+			size_t *nn)
 {
 	static const uint8_t zero[16];
 	size_t i;
 
 	*nn = 0;
 	/* The sort puts a /0 rule first if there is one; else add one. */
-	if (!n || rules[idx[0]].prefixlen != 0 ||
-	    memcmp(rules[idx[0]].addr, zero, 16))
+	if (!n || keys[0].plen != 0 || memcmp(keys[0].addr, zero, 16))
 		nodes[(*nn)++] = (struct node){ zero, 0, 0, 0 };
 	for (i = 0; i < n; i++) {
-		const struct cg_rule *r = &rules[idx[i]];
+		const struct skey *k = &keys[i];
 		struct node *last = *nn ? &nodes[*nn - 1] : NULL;
 
-		if (last && last->plen == r->prefixlen &&
-		    !memcmp(last->addr, r->addr, 16)) {
+		if (last && last->plen == k->plen &&
+		    !memcmp(last->addr, k->addr, 16)) {
 			last->count++;
 			continue;
 		}
-		nodes[(*nn)++] = (struct node){ r->addr, r->prefixlen, i, 1 };
+		nodes[(*nn)++] = (struct node){ k->addr, k->plen, i, 1 };
 	}
 }
 
@@ -527,28 +576,40 @@ static int compile_family(struct ctx *c, struct cg_compiled *out,
 {
 	const struct cg_direction *d = &c->p->dir[c->dir];
 	struct node *nodes = NULL, *chain[MAX_DEPTH + 1];
-	size_t *idx, n = 0, nn, i;
+	struct skey *keys;
+	size_t n = 0, nn, i;
 	int depth = 0, err = -ENOMEM;
 
-	idx = malloc((d->nrules + 1) * sizeof(*idx));
-	nodes = malloc((d->nrules + 1) * sizeof(*nodes));
-	c->own = malloc((d->nrules + 1) * sizeof(*c->own));
-	if (!idx || !nodes || !c->own)
+	keys = cg_big_alloc((d->nrules + 1) * sizeof(*keys));
+	nodes = cg_big_alloc((d->nrules + 1) * sizeof(*nodes));
+	c->own = cg_big_alloc((d->nrules + 1) * sizeof(*c->own));
+	if (!keys || !nodes || !c->own)
 		goto out;
-	for (i = 0; i < d->nrules; i++)
-		if (d->rules[i].family == c->family)
-			idx[n++] = i;
-	qsort_r(idx, n, sizeof(*idx), cmp_rule_idx, (void *)d->rules);
-	build_nodes(d->rules, idx, n, nodes, &nn);
+	for (i = 0; i < d->nrules; i++) {
+		const struct cg_rule *r = &d->rules[i];
+
+		if (r->family != c->family)
+			continue;
+		memcpy(keys[n].addr, r->addr, 16);
+		keys[n].plen = r->prefixlen;
+		keys[n++].idx = (uint32_t)i;
+	}
+	if (sort_keys(keys, n))
+		goto out;
+	build_nodes(keys, n, nodes, &nn);
 	default_fold(c);
 	/* Nodes come in address order, each after the prefixes containing
 	 * it: a stack of folds follows the chain of enclosing prefixes. */
 	for (i = 0, err = 0; i < nn && !err; i++) {
+		/* Rules are read in address order, not file order: a cache
+		 * miss each, unless asked for a few nodes ahead. */
+		if (i + PREFETCH < nn && nodes[i + PREFETCH].count)
+			__builtin_prefetch(&d->rules[keys[nodes[i + PREFETCH].first].idx]);
 		while (depth && !contains(chain[depth]->addr, chain[depth]->plen,
 					  nodes[i].addr, nodes[i].plen))
 			pop_to(c, &depth, depth - 1);
 		chain[depth + 1] = &nodes[i];
-		err = fold_node(c, &nodes[i], idx, &c->stack[depth],
+		err = fold_node(c, &nodes[i], keys, &c->stack[depth],
 				&c->stack[depth + 1]);
 		if (err)
 			break;
@@ -557,19 +618,57 @@ static int compile_family(struct ctx *c, struct cg_compiled *out,
 	}
 out:
 	pop_to(c, &depth, 0);
-	free(idx);
+	free(keys);
 	free(nodes);
 	free(c->own);
 	c->own = NULL;
 	return err;
 }
 
+#define FNV_PRIME	0x100000001b3ULL
+
+/* FNV_PRIME^k mod 2^64 */
+static uint64_t fnv_pow(size_t k)
+{
+	uint64_t r = 1, b = FNV_PRIME;
+
+	for (; k; k >>= 1, b *= b)
+		if (k & 1)
+			r *= b;
+	return r;
+}
+
+/*
+ * FNV-1a, byte by byte.  A zero byte only multiplies by the prime, so a run
+ * of k zero bytes is one multiplication by prime^k: the same value, and the
+ * compiled entries (mostly unused range slots and IPv4's empty address
+ * tail) hash several times faster.  Slot metadata records these values, so
+ * they must not change.
+ */
 uint64_t cg_hash_mix(uint64_t h, const void *p, size_t n)
 {
 	const uint8_t *b = p;
+	size_t zeros = 0, i;
+	uint64_t w;
 
+	while (n >= 8) {
+		memcpy(&w, b, 8);
+		if (w) {
+			if (zeros)
+				h *= fnv_pow(zeros);
+			zeros = 0;
+			for (i = 0; i < 8; i++)
+				h = (h ^ b[i]) * FNV_PRIME;
+		} else {
+			zeros += 8;
+		}
+		b += 8;
+		n -= 8;
+	}
+	if (zeros)
+		h *= fnv_pow(zeros);
 	while (n--)
-		h = (h ^ *b++) * 0x100000001b3ULL;
+		h = (h ^ *b++) * FNV_PRIME;
 	return h;
 }
 
@@ -585,8 +684,8 @@ int cg_policy_compile(const struct cg_policy *p, struct cg_compiled *out,
 	for (dir = 0; dir < CG_DIR_MAX; dir++)
 		cap += p->dir[dir].nrules;
 	c = calloc(1, sizeof(*c));
-	out->e = calloc(cap, sizeof(*out->e));
-	cg_thp_advise(out->e, cap * sizeof(*out->e));	/* 100k rules: 13 MB */
+	/* 100k rules: 13 MB; emit() clears each entry it fills */
+	out->e = cg_big_alloc(cap * sizeof(*out->e));
 	if (!c || !out->e) {
 		free(c);
 		cg_compiled_free(out);

@@ -386,8 +386,8 @@ static int parse_rule(struct pctx *c, const struct yr_node *n, int dir, struct c
 	return 0;
 }
 
-/* Room for one more rule; doubling keeps it amortised O(1) (and glibc grows big blocks
- * with mremap, without copying).  Huge pages: a 100k-rule array is 4 MB. */
+/* Room for one more rule; doubling keeps it amortised O(1).  Huge pages: a 100k-rule array
+ * is 4 MB. */
 static int grow_rules(struct cg_direction *d, size_t *cap)
 {
 	struct cg_rule *nr;
@@ -396,10 +396,9 @@ static int grow_rules(struct cg_direction *d, size_t *cap)
 	if (d->nrules < *cap)
 		return 0;
 	ncap = *cap ? *cap * 2 : 16;
-	nr = realloc(d->rules, ncap * sizeof(*nr));
+	nr = cg_big_realloc(d->rules, d->nrules * sizeof(*nr), ncap * sizeof(*nr));
 	if (!nr)
 		return -ENOMEM;
-	cg_thp_advise(nr, ncap * sizeof(*nr));
 	d->rules = nr;
 	*cap = ncap;
 	return 0;
@@ -659,20 +658,15 @@ static int parse_root(struct pctx *c, struct cg_policy *p)
 	return rc;
 }
 
-int cg_policy_parse_buf(const char *source, const char *buf, size_t len,
-			struct cg_policy **out, char *err, size_t errlen)
+/* One pass, with libyaml or with the fast path (lib/yamlfast.c). */
+static int parse_with(const char *src, const char *buf, size_t len, int fast,
+		      struct cg_policy **out, char *err, size_t errlen)
 {
-	const char *src = source ? source : "<policy>";
 	struct cg_policy *p;
 	struct yr r;
 	struct pctx c = { &r };
 	int rc;
 
-	if (!out || (!buf && len))
-		return cg_policy_errf(err, errlen, -EINVAL, "%s: no policy text", src);
-	if (len > CG_POLICY_FILE_MAX)
-		return cg_policy_errf(err, errlen, -EINVAL, "%s: policy is %zu bytes; the limit is %u MiB",
-				      src, len, CG_POLICY_FILE_MAX >> 20);
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return cg_policy_errf(err, errlen, -ENOMEM, "%s: out of memory", src);
@@ -680,7 +674,8 @@ int cg_policy_parse_buf(const char *source, const char *buf, size_t len,
 	p->events.rate = CG_EVENTS_RATE_DEFAULT;
 	p->events.burst = CG_EVENTS_BURST_DEFAULT;
 	memcpy(p->source, src, strnlen(src, sizeof(p->source) - 1));
-	rc = yr_init(&r, src, buf, len, err, errlen);
+	rc = fast ? yr_init_fast(&r, src, buf, len, err, errlen) :
+		    yr_init(&r, src, buf, len, err, errlen);
 	if (!rc)
 		rc = parse_root(&c, p);
 	rc = yr_done(&r, rc);
@@ -695,6 +690,27 @@ int cg_policy_parse_buf(const char *source, const char *buf, size_t len,
 		err[0] = '\0';
 	*out = p;
 	return 0;
+}
+
+/*
+ * The fast path reads the plain YAML that big generated policies are written in, several
+ * times faster than libyaml, and gives the same nodes.  On anything else, and on any error
+ * at all, the policy is read again with libyaml: what is refused, and the words, are
+ * libyaml's and the schema's as ever.
+ */
+int cg_policy_parse_buf(const char *source, const char *buf, size_t len,
+			struct cg_policy **out, char *err, size_t errlen)
+{
+	const char *src = source ? source : "<policy>";
+
+	if (!out || (!buf && len))
+		return cg_policy_errf(err, errlen, -EINVAL, "%s: no policy text", src);
+	if (len > CG_POLICY_FILE_MAX)
+		return cg_policy_errf(err, errlen, -EINVAL, "%s: policy is %zu bytes; the limit is %u MiB",
+				      src, len, CG_POLICY_FILE_MAX >> 20);
+	if (!parse_with(src, buf, len, 1, out, err, errlen))
+		return 0;
+	return parse_with(src, buf, len, 0, out, err, errlen);
 }
 
 void cg_policy_free(struct cg_policy *p)

@@ -3,7 +3,7 @@
 # Idempotent; skips apt when everything is already there.
 set -e
 PKGS="build-essential clang llvm pkg-config libbpf-dev bpftool libelf-dev
-zlib1g-dev libyaml-dev libcmocka-dev libmicrohttpd-dev libjson-c-dev prometheus libnl-3-dev libnl-route-3-dev
+zlib1g-dev libyaml-dev libcmocka-dev libjson-c-dev prometheus libnl-3-dev libnl-route-3-dev
 libcgroup-dev iproute2 iputils-ping nftables jq iperf3 hyperfine
 valgrind procps util-linux kmod podman runc busybox-static curl
 qemu-system-x86 linux-image-amd64 cpio

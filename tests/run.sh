@@ -39,10 +39,12 @@ for tier in $tiers; do
 	case $tier in
 	unit)
 		run_one unit/policy $O/test_policy
+		run_one unit/yamlfast $O/test_yamlfast
 		run_one unit/compile $O/test_compile
 		run_one unit/sandbox $O/test_sandbox
 		run_one unit/nft $O/test_nft
-		run_one unit/classic $O/test_classic ;;
+		run_one unit/classic $O/test_classic
+		run_one unit/layering tests/unit/layering.sh ;;
 	fuzz)	# each libFuzzer harness for FUZZ_SECONDS (60) on the committed corpus
 		for n in policy config ctl oci; do
 			run_one "fuzz/$n" tests/fuzz/run.sh "${FUZZ_SECONDS:-60}" $n

@@ -90,6 +90,9 @@ row 2 "--timeout '-5': not a whole number"        "$CGG" ctl --timeout -5 status
 row 2 "--timeout '0': out of range"               "$CGG" ctl --timeout 0 status
 row 2 "--timeout '99999999999999999999': out of range" "$CGG" ctl --timeout 99999999999999999999 status
 row 2 "--timeout ' 5': not a whole number"        "$CGG" ctl --timeout " 5" status
+row 2 "ctl: --socket 'run/x.sock': not an absolute path" "$CGG" ctl --socket run/x.sock status
+row 2 "ctl: --socket 'x.sock': not an absolute path" "$CGG" ctl --socket x.sock detach --cgroup "$CG"
+row 2 "ctl: --socket '': empty"                    "$CGG" ctl --socket "" status
 row 2 "--timeout-ms 'abc': not a whole number"   "$CGG" oci-hook --timeout-ms abc
 row 2 "--timeout-ms '+5': not a whole number"    "$CGG" oci-hook --timeout-ms +5
 row 2 "--timeout-ms '600001': out of range"      "$CGG" oci-hook --timeout-ms 600001
