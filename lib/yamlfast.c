@@ -25,11 +25,11 @@
 #include "yamlread.h"
 
 enum { K_BMAP = 1, K_BSEQ, K_FMAP, K_FSEQ };
-/* states: a block mapping's value is pending (after "key:"), or nested below; a flow
- * collection expects its first entry, a value (mapping) or the next separator */
-enum { S_IDLE, S_VALUE, S_NESTED, S_FIRST, S_FVALUE, S_NEXT };
+/* states: a block mapping's value is pending (after "key:"); a flow collection expects
+ * its first entry, a value (mapping) or the next separator */
+enum { S_IDLE, S_VALUE, S_FIRST, S_FVALUE, S_NEXT };
 
-#define B(f) ((f)->buf)
+#define B(f) ((const unsigned char *)(f)->buf)
 
 static int plain_first(unsigned char c)
 {
@@ -66,7 +66,7 @@ static int skip_sp(struct yr_fast *f)
 {
 	while (f->pos < f->len && B(f)[f->pos] == ' ')
 		f->pos++;
-	return f->pos < f->len ? (unsigned char)B(f)[f->pos] : 0;
+	return f->pos < f->len ? B(f)[f->pos] : 0;
 }
 
 /* To the end of a comment's line: printable ASCII only, as everywhere (libyaml would
@@ -136,7 +136,7 @@ static int next_content(struct yr_fast *f, int *ind)
 static int scalar(struct yr_fast *f, struct yr_node *n, int *is_key)
 {
 	size_t s = f->pos, e;
-	char q = B(f)[s];
+	unsigned char q = B(f)[s];
 
 	mark(f, n, YR_SCALAR, s);
 	*is_key = 0;
@@ -149,9 +149,9 @@ static int scalar(struct yr_fast *f, struct yr_node *n, int *is_key)
 		s++;
 		f->pos = e + 1;
 	} else {
-		if (!plain_first((unsigned char)q))
+		if (!plain_first(q))
 			return YF_BAIL;
-		for (e = s + 1; e < f->len && plain_more((unsigned char)B(f)[e]); e++)
+		for (e = s + 1; e < f->len && plain_more(B(f)[e]); e++)
 			;
 		n->plain = 1;
 		f->pos = e;
@@ -183,7 +183,7 @@ static int push(struct yr_fast *f, int kind, int state, int indent)
 /* A value at pos, on the line of its key or "- ": a scalar or a flow collection. */
 static int value(struct yr_fast *f, struct yr_node *n)
 {
-	int c = (unsigned char)B(f)[f->pos], key, rc;
+	int c = B(f)[f->pos], key, rc;
 
 	if (c == '{' || c == '[') {
 		mark(f, n, c == '{' ? YR_MAP : YR_SEQ, f->pos);
@@ -236,7 +236,7 @@ static int flow_next(struct yr_fast *f, struct yr_node *n)
 			return YF_BAIL;
 		/* a nested collection's S_NEXT comes when it ends */
 		return n->type == YR_SCALAR &&
-		       (f->pos >= f->len || !strchr(",]} ", B(f)[f->pos])) ? YF_BAIL : 0;
+		       (f->pos >= f->len || !memchr(",]} ", B(f)[f->pos], 4)) ? YF_BAIL : 0;
 	}
 	rc = scalar(f, n, &key);	/* a key: plain, then ": " */
 	if (rc || !key || f->pos >= f->len || B(f)[f->pos] != ' ')
