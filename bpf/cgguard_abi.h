@@ -202,12 +202,13 @@ struct cg_sk_peer {
 };
 
 struct cg_sk {
-	struct cg_sk_verdict v[CG_SK_VERDICTS];
-	struct cg_sk_peer peer[CG_SK_PEERS];
+	/* what a packet of a known connection reads, in one cache line */
 	__u8 role;		/* CG_SKR_* */
 	__u8 next_peer;		/* peer[] slot replaced next when full */
 	__u8 proto;		/* of the socket v[] is for: TCP or UDP */
 	__u8 pad[5];
+	struct cg_sk_verdict v[CG_SK_VERDICTS];
+	struct cg_sk_peer peer[CG_SK_PEERS];
 };
 
 /* sock_create / bind / LSM verdicts, per slot (array map cg_sockcfg). */

@@ -120,7 +120,7 @@ static __always_inline void count_rule(struct cg_hook_counters *hc,
 		return;
 	count_rule_policy(slot, rule, n);
 	h = &hc->hot[rule & (CG_HOT_RULES - 1)];
-	if (h->gen == gen && h->rule == rule && h->slot == slot) {
+	if (h->gen == gen && h->rule == rule) {	/* gen implies the slot */
 		h->hits += n;
 		return;
 	}
