@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include "guard.skel.h"
+#include "bench_noop.h"
 #include "loader.h"
 #include "../policy/policy.h"
 #include "../policy/compile.h"
@@ -113,20 +114,6 @@ static double median(int fd, const unsigned char *pk, size_t len, int repeat,
 	return t[runs / 2];
 }
 
-static int load_noop(void)
-{
-	struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
-		  .imm = 1 },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-	LIBBPF_OPTS(bpf_prog_load_opts, o,
-		    .expected_attach_type = BPF_CGROUP_INET_EGRESS);
-
-	return bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, "noop", "GPL", insns, 2,
-			     &o);
-}
-
 static int set_events(__u32 rate, __u32 burst, __u32 flags)
 {
 	struct cg_evcfg c = { .rate = rate, .burst = burst, .flags = flags };
@@ -186,7 +173,7 @@ int main(int argc, char **argv)
 	evstate_fd = bpf_map__fd(skel->maps.cg_evstate);
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.cg_events), on_event,
 			      NULL, NULL);
-	noop = load_noop();
+	noop = bench_load_noop();
 	fd = bpf_program__fd(skel->progs.cg_egress);
 	la = make_pkt("10.99.3.7", allow);
 	ld = make_pkt("10.99.3.8", deny);

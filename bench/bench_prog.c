@@ -48,6 +48,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include "guard.skel.h"
+#include "bench_noop.h"
 #include "../tests/tools/sockaddr.h"
 #include "loader.h"
 #include "../policy/policy.h"
@@ -292,25 +293,6 @@ static double median_run(int fd, const struct pktbuf *pk, int repeat,
 	return t[runs / 2];
 }
 
-/* A cgroup_skb program that returns 1: r0 = 1; exit. */
-static int load_noop(void)
-{
-	struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
-		  .imm = 1 },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-	LIBBPF_OPTS(bpf_prog_load_opts, o,
-		    .expected_attach_type = BPF_CGROUP_INET_EGRESS);
-	int fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, "cgg_bench_noop",
-			       "GPL", insns, 2, &o);
-
-	if (fd < 0)
-		fprintf(stderr, "bench_prog: loading the noop program: %s\n",
-			strerror(errno));
-	return fd;
-}
-
 static char fresh_tag[17] = "?";
 
 struct result {
@@ -491,7 +473,7 @@ static int do_prog(int argc, char **argv)
 		runs = 5;
 	libbpf_set_print(NULL);
 
-	noop = load_noop();
+	noop = bench_load_noop();
 	if (noop < 0)
 		return 1;
 	for (f = 0; f < 2; f++) {
@@ -594,7 +576,7 @@ static int attach_noop(const char *cgpath, int *prog)
 {
 	int cg = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC), link;
 
-	*prog = cg >= 0 ? load_noop() : -1;
+	*prog = cg >= 0 ? bench_load_noop() : -1;
 	if (cg < 0 || *prog < 0) {
 		fprintf(stderr, "bench_prog: --noop %s: %s\n", cgpath,
 			strerror(errno));
