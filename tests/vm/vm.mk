@@ -12,8 +12,9 @@ $(VM_OUT):
 # cgguard in the VM is the host binary itself, dynamically linked:
 # mkinitramfs.sh copies its ELF interpreter and every library `ldd` lists.
 # A static link (`gcc -static ... -lbpf -lelf -lz -lyaml`) stopped being
-# possible when cgguard gained libmicrohttpd: that pulls in gnutls, and
-# gnutls needs p11-kit, for which Debian ships no static archive.  Copying
+# possible when cgguard gained libmicrohttpd (gnutls, p11-kit: no static
+# archive in Debian); that library is gone again, but the link list has
+# grown (libnl-3, libnftables, libseccomp, json-c).  Copying
 # the binary also means the VM runs exactly what the host tiers test, with
 # whatever the main link rule adds, and no second library list to keep in
 # step.
