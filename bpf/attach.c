@@ -92,7 +92,7 @@ static void drop_link(struct cg_guard *g, __u64 cgid, int hook)
 	unlinkat(pindir(g, CG_PIN_LINK), p, 0);
 }
 
-static void storage_key(__u64 cgid, int hook, struct bpf_cgroup_storage_key *k)
+void storage_key(__u64 cgid, int hook, struct bpf_cgroup_storage_key *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->cgroup_inode_id = cgid;
@@ -118,6 +118,21 @@ static int next_gen(struct cg_guard *g, __u32 *gen)
 	if (bpf_map_update_elem(g->map_fd[CG_MAP_INFO], &zero, &info, BPF_ANY))
 		return bpf_err(-errno, "writing cg_info");
 	*gen = info.last_gen;
+	return 0;
+}
+
+/* Tells the cgroup programs that bindings changed (cg_info.epoch). */
+static int bump_epoch(struct cg_guard *g)
+{
+	struct cg_info info;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(g->map_fd[CG_MAP_INFO], &zero, &info))
+		return bpf_err(-errno, "reading cg_info");
+	if (!++info.epoch)	/* 0 means "no copy" to the programs */
+		info.epoch = 1;
+	if (bpf_map_update_elem(g->map_fd[CG_MAP_INFO], &zero, &info, BPF_ANY))
+		return bpf_err(-errno, "writing cg_info");
 	return 0;
 }
 
@@ -172,6 +187,13 @@ static int attach_links(struct cg_guard *g, const struct cg_cgroup *cg,
 	for (h = 0; h < CG_HOOK_MAX && !err; h++)
 		if (g->prog_fd[h] >= 0 && !cg_hooks[h].global)
 			err = bind_slot(g, cg->id, h, slot, gen);
+	/* After the bindings, even a failed half: the programs then drop
+	 * their per-CPU copies and read what is bound now. */
+	if (gen) {
+		int e2 = bump_epoch(g);
+
+		err = err ? err : e2;
+	}
 	if (err)
 		for (h = 0; h < CG_HOOK_MAX; h++)
 			if (created[h])
@@ -495,8 +517,11 @@ int cg_guard_counters(struct cg_guard *g, __u64 cgid, int hook,
 		      struct cg_counters *out)
 {
 	struct bpf_cgroup_storage_key k;
-	size_t stride = (sizeof(struct cg_counters) + 7) & ~7UL;
-	struct cg_counters *pc;
+	/* The cgroup storage holds cg_hook_counters, which starts with the
+	 * cg_counters read here; the LSM hash holds a bare cg_counters. */
+	size_t stride = ((cg_hooks[hook].global ? sizeof(struct cg_counters) :
+			  sizeof(struct cg_hook_counters)) + 7) & ~7UL;
+	void *pc;
 	int cpu, i, err = 0;
 
 	memset(out, 0, sizeof(*out));

@@ -13,7 +13,7 @@
 #include <linux/types.h>
 #endif
 
-#define CG_ABI_VERSION		6
+#define CG_ABI_VERSION		7
 
 /* cgroup_skb return values. */
 #define CG_SKB_DROP		0
@@ -206,7 +206,8 @@ struct cg_sk {
 	struct cg_sk_peer peer[CG_SK_PEERS];
 	__u8 role;		/* CG_SKR_* */
 	__u8 next_peer;		/* peer[] slot replaced next when full */
-	__u8 pad[6];
+	__u8 proto;		/* of the socket v[] is for: TCP or UDP */
+	__u8 pad[5];
 };
 
 /* sock_create / bind / LSM verdicts, per slot (array map cg_sockcfg). */
@@ -243,6 +244,44 @@ struct cg_counters {
 	__u64 pkts[CG_NR_RES];
 	__u64 bytes[CG_NR_RES];
 	__u64 unparsed;		/* packets the parser could not classify */
+};
+
+/*
+ * Per-cgroup rule hits of a cgroup hook, cached in its per-CPU cgroup
+ * storage so that a packet of a known connection counts its rule without
+ * a hash lookup.  Direct-mapped by rule (rule % CG_HOT_RULES); an entry
+ * of the running binding displaced by another rule is added to the hash
+ * cg_cgrule_hits first.  An entry of another generation belongs to a
+ * policy swapped out (whose hits are forgotten): it is overwritten, and
+ * readers ignore it.  Per-cgroup hits = hash + the live entries here.
+ */
+#define CG_HOT_RULES		8
+struct cg_hot_hit {
+	__u32 gen;		/* cg_binding.gen counted under; 0: empty */
+	__u16 slot;
+	__u16 rule;		/* counter index (CG_RULE_*) */
+	__u64 hits;
+};
+
+/*
+ * This CPU's copy of the hook's cg_binding, taken by the program itself
+ * and trusted while cg_info.epoch still equals @epoch: a packet of a known
+ * connection then needs no second cgroup-storage lookup.  User space bumps
+ * the epoch after writing bindings, and the program reads the epoch before
+ * the binding, so a copy is never newer-looking than what it holds.
+ */
+struct cg_bound {
+	__u64 epoch;		/* cg_info.epoch when copied; 0: none */
+	__u64 cgid;
+	__u32 slot;		/* bounded: < CG_MAX_SLOTS */
+	__u32 gen;
+};
+
+/* Value of the per-CPU cgroup storage cg_counters (user space reads c). */
+struct cg_hook_counters {
+	struct cg_counters c;
+	struct cg_bound bound;
+	struct cg_hot_hit hot[CG_HOT_RULES];
 };
 
 /* Metadata kept in pinned maps so the CLI needs no daemon. */
@@ -290,6 +329,9 @@ struct cg_info {
 	__u32 last_gen;		/* last binding generation handed out */
 	__u64 degraded;		/* attaches applied without a wanted layer */
 	__u64 build;		/* hash of the BPF objects that were loaded */
+	__u64 epoch;		/* bumped after every binding write: the
+				 * cgroup hooks then re-read their binding
+				 * (cg_hook_counters.bound) */
 };
 
 /*

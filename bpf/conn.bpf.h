@@ -17,7 +17,6 @@
 #define SK_LISTEN		10
 #define PEER_TTL_NS		((__u64)CG_SK_PEER_TTL_S * 1000000000ULL)
 
-#define cg_barrier()		asm volatile("" ::: "memory")
 
 /* How the packets of a socket are judged. */
 enum sk_kind {
@@ -27,13 +26,40 @@ enum sk_kind {
 	SKK_PEERS,	/* unconnected UDP: verdicts per recent peer */
 };
 
+/* 1 for the sockets whose packets form one connection: TCP stream and
+ * UDP datagram sockets (raw sockets may carry these protocol numbers). */
+static __always_inline int conn_type(__u32 protocol, __u32 type)
+{
+	return (protocol == CG_P_TCP && type == SOCK_STREAM) ||
+	       (protocol == CG_P_UDP && type == SOCK_DGRAM);
+}
+
 static __always_inline int sk_kind(const struct bpf_sock *sk)
 {
-	if (sk->protocol == CG_P_TCP && sk->type == SOCK_STREAM)
+	if (!conn_type(sk->protocol, sk->type))
+		return SKK_PACKET;
+	if (sk->protocol == CG_P_TCP)
 		return sk->state == SK_LISTEN ? SKK_LISTEN : SKK_CONN;
-	if (sk->protocol == CG_P_UDP && sk->type == SOCK_DGRAM)
-		return sk->state == SK_ESTABLISHED ? SKK_CONN : SKK_PEERS;
-	return SKK_PACKET;
+	return sk->state == SK_ESTABLISHED ? SKK_CONN : SKK_PEERS;
+}
+
+/* 1 if a socket in @state is still in the connection v[] was cached for:
+ * the same test as sk_kind() == SKK_CONN, from the protocol recorded with
+ * the verdict (sk_store) and the state, which a sock_common shows. */
+static __always_inline int sk_conn_live(const struct cg_sk *st, __u32 state)
+{
+	if (st->proto == CG_P_TCP)
+		return state != SK_LISTEN;
+	return st->proto == CG_P_UDP && state == SK_ESTABLISHED;
+}
+
+/* Drops the socket's connection verdicts (it no longer has one). */
+static __always_inline void sk_forget(struct cg_sk *st)
+{
+	if (st->v[0].gen)
+		st->v[0].gen = 0;
+	if (st->v[1].gen)
+		st->v[1].gen = 0;
 }
 
 /* The verdict cached for this attachment's generation, or NULL.  gen 0
@@ -61,13 +87,15 @@ static __always_inline __u8 sk_flags(const struct verdict *vd, int rdir)
  * the one with the older generation (generations only grow, so that is
  * the likelier stale one; a third nested guarded cgroup just re-judges).
  */
-static __always_inline void sk_store(struct cg_sk *st, __u32 gen, __u32 slot,
-				     const struct verdict *vd, int rdir)
+static __always_inline void sk_store(struct cg_sk *st, __u32 proto, __u32 gen,
+				     __u32 slot, const struct verdict *vd,
+				     int rdir)
 {
 	struct cg_sk_verdict *v = &st->v[0];
 
 	if (!gen)
 		return;
+	st->proto = proto;
 	if (st->v[0].gen != gen && (st->v[1].gen == gen || (st->v[0].gen &&
 	    (!st->v[1].gen || st->v[1].gen < st->v[0].gen))))
 		v = &st->v[1];

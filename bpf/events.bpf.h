@@ -79,9 +79,8 @@ static __always_inline void count_rule_cg(__u64 cgid, __u32 slot, __u16 rule,
 		*v += n;
 }
 
-/* Per-policy hits (cg_rule_hits) and hits of guarded cgroup @cgid. */
-static __always_inline void count_rule_in(__u64 cgid, __u32 slot, __u16 rule,
-					  __u32 n)
+/* Per-policy hits (cg_rule_hits): a per-CPU array, looked up inline. */
+static __always_inline void count_rule_policy(__u32 slot, __u16 rule, __u32 n)
 {
 	__u32 idx;
 	__u64 *hits;
@@ -92,13 +91,45 @@ static __always_inline void count_rule_in(__u64 cgid, __u32 slot, __u16 rule,
 	hits = bpf_map_lookup_elem(&cg_rule_hits, &idx);
 	if (hits)
 		*hits += n;
+}
+
+/* Per-policy hits and hits of guarded cgroup @cgid (LSM programs). */
+static __always_inline void count_rule_in(__u64 cgid, __u32 slot, __u16 rule,
+					  __u32 n)
+{
+	if (rule >= CG_RULES_PER_SLOT || slot >= CG_MAX_SLOTS)
+		return;
+	count_rule_policy(slot, rule, n);
 	count_rule_cg(cgid, slot, rule, n);
 }
 
-/* Cgroup programs: the attachment's own cgroup counts the hit. */
-static __always_inline void count_rule(__u32 slot, __u16 rule, __u32 n)
+/*
+ * Cgroup programs: the per-cgroup hit goes to the hook's own cache in its
+ * per-CPU cgroup storage (cgguard_abi.h, cg_hot_hit), the hash only when
+ * the cache entry belongs to another rule of this binding.  Not atomic: a
+ * softirq of the same hook on this CPU between the test and the add can
+ * misplace one update, as with every per-CPU counter here.
+ */
+static __always_inline void count_rule(struct cg_hook_counters *hc,
+				       __u32 slot, __u16 rule, __u32 n)
 {
-	count_rule_in(ev_binding()->cgid, slot, rule, n);
+	struct cg_hot_hit *h;
+	__u32 gen = hc->bound.gen;
+
+	if (rule >= CG_RULES_PER_SLOT || slot >= CG_MAX_SLOTS)
+		return;
+	count_rule_policy(slot, rule, n);
+	h = &hc->hot[rule & (CG_HOT_RULES - 1)];
+	if (h->gen == gen && h->rule == rule && h->slot == slot) {
+		h->hits += n;
+		return;
+	}
+	if (h->gen == gen && h->hits)	/* displaced: keep its hits */
+		count_rule_cg(hc->bound.cgid, h->slot, h->rule, h->hits);
+	h->gen = gen;
+	h->slot = slot;
+	h->rule = rule;
+	h->hits = n;
 }
 
 /* ---- token bucket ------------------------------------------------------- */

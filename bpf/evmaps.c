@@ -88,11 +88,47 @@ static __u64 sum_cpus(struct cg_guard *g, const struct cg_cgrule_key *k,
 	return sum;
 }
 
+/* The cgroup hooks that count per-cgroup rule hits in their storage. */
+static const int hot_hooks[] = { CG_HOOK_EGRESS, CG_HOOK_INGRESS,
+	CG_HOOK_CONNECT4, CG_HOOK_CONNECT6, CG_HOOK_SENDMSG4, CG_HOOK_SENDMSG6 };
+
+/* Adds the live entries of @hook's per-CPU hit caches (cg_hot_hit): those
+ * of the generation the hook is bound under now, for @slot. */
+static void add_hot(struct cg_guard *g, __u64 cgid, int hook, __u32 slot,
+		    __u64 *hits, void *pc, size_t stride)
+{
+	struct bpf_cgroup_storage_key k;
+	struct cg_binding b;
+	int cpu, i;
+
+	if (g->prog_fd[hook] < 0)
+		return;
+	storage_key(cgid, hook, &k);
+	if (bpf_map_lookup_elem(g->map_fd[CG_MAP_BINDING], &k, &b) ||
+	    !b.gen || b.slot != slot ||
+	    bpf_map_lookup_elem(g->map_fd[CG_MAP_COUNTERS], &k, pc))
+		return;	/* not attached, or bound elsewhere: nothing live */
+	for (cpu = 0; cpu < g->ncpus; cpu++) {
+		const struct cg_hook_counters *hc =
+			(const void *)((const char *)pc + cpu * stride);
+
+		for (i = 0; i < CG_HOT_RULES; i++) {
+			const struct cg_hot_hit *h = &hc->hot[i];
+
+			if (h->gen == b.gen && h->slot == slot &&
+			    h->rule < CG_RULES_PER_SLOT)
+				hits[h->rule] += h->hits;
+		}
+	}
+}
+
 int cg_guard_cgrule_hits(struct cg_guard *g, __u64 cgid, __u32 slot,
 			 __u64 *hits, __u32 *nctr)
 {
 	struct cg_cgrule_key k = { .cgid = cgid, .slot = slot };
-	__u64 *pc = calloc(g->ncpus, sizeof(*pc));
+	size_t stride = (sizeof(struct cg_hook_counters) + 7) & ~7UL;
+	__u64 *pc = calloc(g->ncpus, stride > sizeof(__u64) ? stride :
+			   sizeof(__u64));
 	__u32 i;
 
 	if (!pc)
@@ -105,6 +141,8 @@ int cg_guard_cgrule_hits(struct cg_guard *g, __u64 cgid, __u32 slot,
 	}
 	k.rule = CG_RULE_OVERFLOW;
 	hits[CG_RULE_OVERFLOW] = sum_cpus(g, &k, pc);
+	for (i = 0; i < sizeof(hot_hooks) / sizeof(hot_hooks[0]); i++)
+		add_hot(g, cgid, hot_hooks[i], slot, hits, pc, stride);
 	free(pc);
 	return 0;
 }

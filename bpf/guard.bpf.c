@@ -160,15 +160,16 @@ static __always_inline int parse_v6(struct __sk_buff *skb, int dir,
 
 /* Counts a packet of direction @dir under @action and says what to do
  * with it. */
-static __always_inline int account(struct __sk_buff *skb, int dir, __u32 slot,
-				   __u8 action, int audit, __u16 rule,
-				   int unparsed)
+static __always_inline int account(struct __sk_buff *skb, int dir,
+				   struct cg_hook_counters *hc, __u8 action,
+				   int audit, __u16 rule, int unparsed)
 {
+	__u32 slot = hc->bound.slot;
 	__u32 segs = skb->gso_segs ? skb->gso_segs : 1;
 	int res = result_of(action, audit);
 
-	count_storage(res, segs, skb->len, unparsed);
-	count_rule(slot, rule, segs);
+	count_in(&hc->c, res, segs, skb->len, unparsed);
+	count_rule(hc, slot, rule, segs);
 	if (res != CG_RES_PASS)
 		cg_ev_skb(skb, dir, slot, rule, res);
 	return res == CG_RES_DROP ? CG_SKB_DROP : CG_SKB_PASS;
@@ -261,9 +262,10 @@ static __always_inline int conn_dir(struct __sk_buff *skb, struct bpf_sock *sk,
  * was opened in, and the verdict cached where there is a connection.
  */
 static __always_inline int judge_skb(struct __sk_buff *skb,
-				     struct bpf_sock *sk, int dir, __u32 slot,
-				     __u32 gen)
+				     struct bpf_sock *sk, int dir,
+				     struct cg_hook_counters *hc)
 {
+	__u32 slot = hc->bound.slot, gen = hc->bound.gen;
 	int kind = sk ? sk_kind(sk) : SKK_PACKET, rdir = dir, i;
 	struct cg_sk *st = NULL;
 	struct cg_sk_peer *e;
@@ -282,6 +284,11 @@ static __always_inline int judge_skb(struct __sk_buff *skb,
 		rdir = CG_DIR_INGRESS_V;
 		if (st && st->role != CG_SKR_LISTENER)
 			st->role = CG_SKR_LISTENER;	/* children copy it */
+		/* A listener has no connection verdict of its own; one left
+		 * from an earlier connect() must not be cloned into the
+		 * connections it accepts. */
+		if (st)
+			sk_forget(st);
 	} else if (kind == SKK_CONN) {
 		rdir = conn_dir(skb, sk, st);
 	} else if (kind == SKK_PEERS && st && p.parsed) {
@@ -290,7 +297,7 @@ static __always_inline int judge_skb(struct __sk_buff *skb,
 		if (i >= 0) {	/* a datagram of a recent exchange */
 			e = &st->peer[i & (CG_SK_PEERS - 1)];
 			e->seen_ns = now;
-			return account(skb, dir, slot, e->action,
+			return account(skb, dir, hc, e->action,
 				       e->flags & CG_SKF_AUDIT, e->rule, 0);
 		}
 	}
@@ -298,33 +305,55 @@ static __always_inline int judge_skb(struct __sk_buff *skb,
 	decide(slot, rdir, &p, &vd);
 	/* A verdict from a partial header is not the connection's. */
 	if (st && p.parsed && kind == SKK_CONN)
-		sk_store(st, gen, slot, &vd, rdir);
+		sk_store(st, sk->protocol, gen, slot, &vd, rdir);
 	else if (st && p.parsed && kind == SKK_PEERS &&
 		 result_of(vd.action, vd.flags & CG_F_AUDIT) != CG_RES_DROP)
 		peer_add(st, &p, gen, slot, &vd, rdir, now);
-	return account(skb, dir, slot, vd.action, vd.flags & CG_F_AUDIT,
+	return account(skb, dir, hc, vd.action, vd.flags & CG_F_AUDIT,
 		       vd.rule, !p.parsed);
 }
 
-static __always_inline int guard_skb(struct __sk_buff *skb, int dir)
+/*
+ * A packet of a known connection: one socket-storage lookup, straight on
+ * the skb's socket (the kernel runs cgroup_skb programs on full sockets
+ * only, and sk storage takes a sock_common, so no bpf_sk_fullsock).
+ * Returns the cached verdict for this binding, or NULL to judge afresh:
+ * no storage, no verdict of this generation (a pre-attach socket, a swap
+ * since), or a socket that left the connection its verdict is for (a UDP
+ * socket disconnected with AF_UNSPEC, a TCP socket turned listener).
+ */
+static __always_inline const struct cg_sk_verdict *
+cached(struct __sk_buff *skb, __u32 gen)
 {
 	struct bpf_sock *sk = skb->sk;
 	struct cg_sk_verdict *v;
 	struct cg_sk *st;
-	__u32 slot, gen;
 
-	binding(&slot, &gen);
+	if (!sk)
+		return NULL;
+	st = bpf_sk_storage_get(&cg_sk, sk, 0, 0);
+	if (!st)
+		return NULL;
+	v = sk_verdict(st, gen);
+	if (!v || !sk_conn_live(st, sk->state))
+		return NULL;
+	return v;
+}
+
+static __always_inline int guard_skb(struct __sk_buff *skb, int dir)
+{
+	struct cg_hook_counters *hc = hook_bound();
+	const struct cg_sk_verdict *v;
+	struct bpf_sock *sk;
+
+	v = cached(skb, hc->bound.gen);
+	if (v)	/* a known connection's packet, either way */
+		return account(skb, dir, hc, v->action,
+			       v->flags & CG_SKF_AUDIT, v->rule, 0);
+	sk = skb->sk;
 	if (sk)
 		sk = bpf_sk_fullsock(sk);
-	/* A known connection's packet, either way: one storage lookup. */
-	if (sk && sk_kind(sk) == SKK_CONN) {
-		st = bpf_sk_storage_get(&cg_sk, sk, 0, 0);
-		v = st ? sk_verdict(st, gen) : NULL;
-		if (v)
-			return account(skb, dir, slot, v->action,
-				       v->flags & CG_SKF_AUDIT, v->rule, 0);
-	}
-	return judge_skb(skb, sk, dir, slot, gen);
+	return judge_skb(skb, sk, dir, hc);
 }
 
 SEC("cgroup_skb/egress")
@@ -349,6 +378,7 @@ int cg_ingress(struct __sk_buff *skb)
 static __always_inline int guard_addr(struct bpf_sock_addr *ctx, int v6,
 				      int is_connect)
 {
+	struct cg_hook_counters *hc = hook_bound();
 	struct cg_sk *st = NULL;
 	struct cg_sk_peer *e;
 	struct verdict vd;
@@ -357,7 +387,8 @@ static __always_inline int guard_addr(struct bpf_sock_addr *ctx, int v6,
 	__u64 now = 0;
 	int res, i;
 
-	binding(&slot, &gen);
+	slot = hc->bound.slot;
+	gen = hc->bound.gen;
 	if (v6) {
 		ip6[0] = ctx->user_ip6[0];
 		ip6[1] = ctx->user_ip6[1];
@@ -385,17 +416,17 @@ static __always_inline int guard_addr(struct bpf_sock_addr *ctx, int v6,
 		}
 	}
 	decide(slot, CG_DIR_EGRESS_V, &p, &vd);
-	if (st && is_connect) {
+	if (st && is_connect && conn_type(ctx->protocol, ctx->type)) {
 		st->role = CG_SKR_OUTBOUND;
-		sk_store(st, gen, slot, &vd, CG_DIR_EGRESS_V);
+		sk_store(st, ctx->protocol, gen, slot, &vd, CG_DIR_EGRESS_V);
 	} else if (st && result_of(vd.action, vd.flags & CG_F_AUDIT) !=
 		   CG_RES_DROP) {
 		peer_add(st, &p, gen, slot, &vd, CG_DIR_EGRESS_V, now);
 	}
 count:
 	res = result_of(vd.action, vd.flags & CG_F_AUDIT);
-	count_storage(res, 1, 0, 0);
-	count_rule(slot, vd.rule, 1);
+	count_in(&hc->c, res, 1, 0, 0);
+	count_rule(hc, slot, vd.rule, 1);
 	if (res != CG_RES_PASS)
 		cg_ev_addr(ctx, is_connect ? CG_EVL_CONNECT : CG_EVL_SENDMSG,
 			   slot, &p.key, p.port, vd.rule, res);

@@ -24,6 +24,9 @@ extern const char *const cg_map_names[CG_MAP_MAX];
 /* Hash of the BPF objects built into this binary (cg_info.build). */
 __u64 objects_build(void);
 
+/* Key of cgroup @cgid's storage for @hook (cg_binding, cg_counters). */
+void storage_key(__u64 cgid, int hook, struct bpf_cgroup_storage_key *k);
+
 /* Adjusts a slot's count of bound cgroups. */
 void slot_ref(struct cg_guard *g, __u32 slot, int delta);
 int find_slot(struct cg_guard *g, const struct cg_compiled *c,

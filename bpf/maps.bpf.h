@@ -39,11 +39,12 @@ struct {
 	__type(value, struct cg_binding);
 } cg_binding SEC(".maps");
 
-/* Per (cgroup, attach type), per CPU: verdict counters of that hook. */
+/* Per (cgroup, attach type), per CPU: verdict counters of that hook and
+ * its cache of per-cgroup rule hits. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE);
 	__type(key, struct bpf_cgroup_storage_key);
-	__type(value, struct cg_counters);
+	__type(value, struct cg_hook_counters);
 } cg_counters SEC(".maps");
 
 struct {

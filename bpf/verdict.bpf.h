@@ -11,6 +11,8 @@
 #define AF_INET6	10
 #define SOCK_RAW	3
 
+#define cg_barrier()		asm volatile("" ::: "memory")
+
 /* What one packet or socket operation is judged on. */
 struct pkt {
 	struct cg_lpm_key key;	/* peer address: daddr egress, saddr ingress */
@@ -141,33 +143,76 @@ static __always_inline int result_of(__u8 action, int audit)
 
 /* count_rule(): events.bpf.h (per policy and per cgroup). */
 
-/* Counts into the per-CPU storage of the running attachment. */
-static __always_inline void count_storage(int res, __u32 n, __u32 bytes,
-					  int unparsed)
+/* The running attachment's per-CPU counters (never NULL: the kernel
+ * allocates cgroup storage with the attachment). */
+static __always_inline struct cg_hook_counters *hook_counters(void)
 {
-	struct cg_counters *c = bpf_get_local_storage(&cg_counters, 0);
+	return bpf_get_local_storage(&cg_counters, 0);
+}
 
+static __always_inline void count_in(struct cg_counters *c, int res, __u32 n,
+				     __u32 bytes, int unparsed)
+{
 	c->pkts[res] += n;
 	c->bytes[res] += bytes;
 	if (unparsed)
 		c->unparsed += n;
 }
 
-/* The running attachment's binding: its slot and generation. */
-static __always_inline void binding(__u32 *slot, __u32 *gen)
+/* Counts into the per-CPU storage of the running attachment. */
+static __always_inline void count_storage(int res, __u32 n, __u32 bytes,
+					  int unparsed)
 {
-	struct cg_binding *b = bpf_get_local_storage(&cg_binding, 0);
+	count_in(&hook_counters()->c, res, n, bytes, unparsed);
+}
+
+/* The running attachment's binding; *slot is its slot, bounded. */
+static __always_inline const struct cg_binding *binding(__u32 *slot)
+{
+	const struct cg_binding *b = bpf_get_local_storage(&cg_binding, 0);
 
 	/* An unbound attachment (slot 0) gets the reserved deny-all slot. */
 	*slot = b->slot < CG_MAX_SLOTS ? b->slot : CG_SLOT_UNBOUND;
-	*gen = b->gen;
+	return b;
+}
+
+/*
+ * The running attachment's counters, with this CPU's copy of its binding
+ * brought up to date (cgguard_abi.h, struct cg_bound): one cgroup-storage
+ * lookup and an inlined array read while no binding changed anywhere.
+ * A missing cg_info (it cannot miss: an array) reads as epoch 0, which
+ * never matches, so the binding is read every time (fail-safe, slower).
+ */
+static __always_inline struct cg_hook_counters *hook_bound(void)
+{
+	struct cg_hook_counters *hc = hook_counters();
+	const struct cg_binding *b;
+	struct cg_info *info;
+	__u32 zero = 0, slot;
+	__u64 epoch;
+
+	info = bpf_map_lookup_elem(&cg_info, &zero);
+	epoch = info ? info->epoch : 0;
+	if (epoch && hc->bound.epoch == epoch)
+		return hc;
+	/* Epoch first, then the binding (one CPU, loads stay in order);
+	 * invalidate while copying, for a program that interrupts us. */
+	cg_barrier();
+	hc->bound.epoch = 0;
+	b = binding(&slot);
+	hc->bound.slot = slot;
+	hc->bound.gen = b->gen;
+	hc->bound.cgid = b->cgid;
+	cg_barrier();
+	hc->bound.epoch = epoch;
+	return hc;
 }
 
 static __always_inline __u32 bound_slot(void)
 {
-	__u32 slot, gen;
+	__u32 slot;
 
-	binding(&slot, &gen);
+	binding(&slot);
 	return slot;
 }
 

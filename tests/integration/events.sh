@@ -99,12 +99,13 @@ sed -i 's/^events: .*/events: { rate: 100, burst: 200 }/; s/^policy: .*/policy: 
 "$CGG" detach --cgroup "$CG" >/dev/null
 "$CGG" attach --cgroup "$CG" --policy "$T/p.yaml" || fail "attach rate policy"
 monitor_start "$T/m3" --verdict drop
-# Five bursts of 1,000 spread over one second (usleep cannot pace single
-# sends this finely here).
+# Five bursts of 1,000 started at 0, 200, ..., 800 ms (usleep cannot pace
+# single sends this finely here): one second in all.
 S0=$(date +%s%N)
-for i in 1 2 3 4 5; do
+for i in 0 1 2 3 4; do
+	wait_ns=$((S0 + i * 200000000 - $(date +%s%N)))
+	[ $wait_ns -gt 0 ] && sleep "$(awk -v n=$wait_ns 'BEGIN { printf "%.3f", n / 1e9 }')"
 	client "$CG" udp-send 10.210.0.3 5300 1000 64 0
-	[ $i = 5 ] || sleep 0.2
 done > "$T/u2"
 echo "5000 sends took $(( ($(date +%s%N) - S0) / 1000000 )) ms"
 monitor_stop

@@ -23,9 +23,10 @@ progs() { bpftool cgroup show "$CG" -j | jq -r '[.[].id] | sort | join(",")'; }
 links() { bpftool link show -j | jq -r --argjson c "$CGID" '[.[] | select(.cgroup_id == $c) | .id] | sort | join(",")'; }
 p0=$(progs) l0=$(links)
 
-# Pretend the pinned programs came from another build.
+# Pretend the pinned programs came from another build (cg_info.build:
+# bytes 24-31; the epoch after it is kept).
 INFO=/sys/fs/bpf/cgguard/map/cg_info
-val=$(bpftool map lookup pinned "$INFO" key 0 0 0 0 -j | jq -r '.value | .[0:24] + ["0","0","0","0","0","0","0","0"] | join(" ")')
+val=$(bpftool map lookup pinned "$INFO" key 0 0 0 0 -j | jq -r '.value | .[0:24] + ["0","0","0","0","0","0","0","0"] + .[32:] | join(" ")')
 bpftool map update pinned "$INFO" key 0 0 0 0 value $val || fail "clearing the build hash"
 "$CGG" list 2>&1 >/dev/null | grep -q "another cgguard build" && pass "list notes programs of another build" ||
 	fail "list did not note the stale programs"

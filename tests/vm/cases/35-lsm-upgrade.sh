@@ -3,7 +3,7 @@
 # BPF_LINK_UPDATE like the others (CGGUARD_LSM_MODE unset), and the global
 # flavour (CGGUARD_LSM_MODE=global, second part) is re-attached before the
 # old link goes.  "Another build" is simulated by clearing the build hash
-# the pinned state records (the last 8 bytes of cg_info), as on the host.
+# the pinned state records (cg_info.build, bytes 24-31), as on the host.
 . /cases/lib.sh
 command -v bpftool >/dev/null || skip "no bpftool in the initramfs"
 
@@ -11,8 +11,8 @@ INFO=/sys/fs/bpf/cgguard/map/cg_info
 clear_build() { # -j gives the raw bytes as "value":["0x03",...]
 	v=$(bpftool -j map lookup pinned "$INFO" key 0 0 0 0 |
 	    sed 's/.*"value":\[\([^]]*\)\].*/\1/' | tr ',"' '  ' |
-	    awk '{for (i = 1; i <= 24; i++) printf "%s ", $i}')
-	bpftool map update pinned "$INFO" key 0 0 0 0 value $v 0 0 0 0 0 0 0 0
+	    awk '{for (i = 1; i <= NF; i++) printf "%s ", (i > 24 && i <= 32) ? 0 : $i}')
+	bpftool map update pinned "$INFO" key 0 0 0 0 value $v
 }
 sock() { in_cg "$1" "$TRAFFIC" sock "$2" "$3" 0; }
 write_policy "$T/p.yaml" <<'P'
