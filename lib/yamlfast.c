@@ -11,8 +11,9 @@
  *   - block mappings whose keys are plain words followed by ':', at one indentation each,
  *     the root one at column 0; a value is a scalar or a flow collection on the key's line,
  *     or a block mapping or block sequence indented below it;
- *   - block sequences, indented deeper than their key, whose items are "- " and a scalar or
- *     a flow collection on the same line;
+ *   - block sequences, indented below their key or at its column (PyYAML's style), whose
+ *     entries are "- " and a scalar or a flow collection on the same line, or "- key: ..."
+ *     starting a block mapping whose keys line up with that first one;
  *   - flow collections closed on the line they open on, without empty entries;
  *   - scalars: plain ones made of [A-Za-z0-9_./] and '-' or '+' after the first byte, and
  *     single- or double-quoted ones without escapes or the quote itself.
@@ -24,7 +25,8 @@
 
 #include "yamlread.h"
 
-enum { K_BMAP = 1, K_BSEQ, K_FMAP, K_FSEQ };
+/* K_ISEQ: an indentless block sequence ("key:" then "- x" at the key's column) */
+enum { K_BMAP = 1, K_BSEQ, K_ISEQ, K_FMAP, K_FSEQ };
 /* states: a block mapping's value is pending (after "key:"); a flow collection expects
  * its first entry, a value (mapping) or the next separator */
 enum { S_IDLE, S_VALUE, S_FIRST, S_FVALUE, S_NEXT };
@@ -245,19 +247,46 @@ static int flow_next(struct yr_fast *f, struct yr_node *n)
 	return 0;
 }
 
+/* "- " at pos */
+static int is_entry(const struct yr_fast *f)
+{
+	return B(f)[f->pos] == '-' && f->pos + 1 < f->len && B(f)[f->pos + 1] == ' ';
+}
+
+/* A plain key at pos: its ':' is followed by a space or the end of the line. */
+static int is_key_at(const struct yr_fast *f)
+{
+	size_t e = f->pos;
+
+	if (!plain_first(B(f)[e]))
+		return 0;
+	while (e < f->len && plain_more(B(f)[e]))
+		e++;
+	return e + 1 < f->len && B(f)[e] == ':' && (B(f)[e + 1] == ' ' || B(f)[e + 1] == '\n');
+}
+
+/* A sequence entry: "- " and a value, or the first key of a block mapping ("- key: v",
+ * the mapping's keys at that key's column). */
+static int entry(struct yr_fast *f, struct yr_node *n)
+{
+	if (!is_entry(f))
+		return YF_BAIL;
+	f->pos++;
+	if (skip_sp(f) == '\n' || f->pos >= f->len)
+		return YF_BAIL;
+	if (!is_key_at(f))
+		return value(f, n);
+	mark(f, n, YR_MAP, f->pos);
+	return push(f, K_BMAP, S_IDLE, (int)(f->pos - f->lstart));
+}
+
 /* A content line at the indentation of the open block collection on top. */
 static int block_line(struct yr_fast *f, struct yr_node *n)
 {
 	int top = f->nst - 1, key;
 
-	if (f->st[top].kind == K_BSEQ) {
-		if (B(f)[f->pos] != '-' || f->pos + 1 >= f->len || B(f)[f->pos + 1] != ' ')
-			return YF_BAIL;
-		f->pos++;
-		if (skip_sp(f) == '\n' || f->pos >= f->len)
-			return YF_BAIL;
-		return value(f, n);
-	}
+	if (f->st[top].kind == K_BSEQ || f->st[top].kind == K_ISEQ)
+		return entry(f, n);
 	if (scalar(f, n, &key) || !n->plain || !key)
 		return YF_BAIL;
 	f->st[top].state = S_VALUE;
@@ -273,10 +302,15 @@ static int block_value(struct yr_fast *f, struct yr_node *n)
 	c = skip_sp(f);
 	if (c && c != '\n' && c != '#')
 		return B(f)[f->pos - 1] == ' ' ? value(f, n) : YF_BAIL;
-	if (end_line(f) || next_content(f, &ind) || ind <= f->st[top].indent)
+	if (end_line(f) || next_content(f, &ind))
+		return YF_BAIL;
+	if (ind == f->st[top].indent && is_entry(f))
+		kind = K_ISEQ;
+	else if (ind <= f->st[top].indent)
 		return YF_BAIL;	/* an empty value */
-	kind = B(f)[f->pos] == '-' ? K_BSEQ : K_BMAP;
-	mark(f, n, kind == K_BSEQ ? YR_SEQ : YR_MAP, f->pos);
+	else
+		kind = B(f)[f->pos] == '-' ? K_BSEQ : K_BMAP;
+	mark(f, n, kind == K_BMAP ? YR_MAP : YR_SEQ, f->pos);
 	return push(f, kind, S_IDLE, ind);
 }
 
@@ -304,7 +338,9 @@ int yf_next(struct yr_fast *f, struct yr_node *n)
 		return push(f, K_BMAP, S_IDLE, 0);
 	}
 	top = f->nst - 1;
-	if (ind < f->st[top].indent) {	/* dedent (or the end): close one block */
+	/* dedent (or the end), or a key after an indentless sequence: close one block */
+	if (ind < f->st[top].indent ||
+	    (f->st[top].kind == K_ISEQ && ind == f->st[top].indent && !is_entry(f))) {
 		/* libyaml closes what is deeper than the last line's end first, there */
 		if (ind < 0 && f->st[top].indent <= (int)(f->pos - f->lstart))
 			eof_mark(f, n, YR_END);

@@ -81,6 +81,13 @@ static void test_reads_generated_forms(void **state)
 		"policy: p\negress:\n  rules:\n    - { action: deny, to: 1.2.3.4 }\n  ",
 		"policy: p\negress:\n  rules:\n      - [ a, [ b, { c: d } ], {} ]\n    # end",
 		"k: { a: { b: [ 1, 2 ] }, c: [] }\nl:\n - x\n - 'y'\n - \"z\"\n",
+		/* PyYAML's default dump: indentless sequences of block mappings */
+		"egress:\n  default: deny\n  rules:\n  - action: allow\n    ports:\n    - 443\n"
+		"    - 8000-8100\n    proto: tcp\n    to: 10.0.0.0/8\n  - action: deny\n"
+		"    to: 1.2.3.4/32\npolicy: gen\n",
+		/* yaml.v3's: indented ones */
+		"policy: gen\negress:\n    rules:\n        - action: deny\n          to: 1.2.3.4/32\n"
+		"        -   action: deny\n            to: \"fd00::/8\"\nmode: audit",
 	};
 	size_t i;
 
@@ -100,8 +107,8 @@ static void test_leaves_the_rest_to_libyaml(void **state)
 		"policy: &a p\n", "policy: !t p\n", "policy: *a\n",
 		"policy: \"a\\tb\"\n",				/* escape */
 		"policy: p\negress: {\n  default: deny }\n",	/* multi-line flow */
-		"policy: p\nrules:\n- a\n",			/* indentless sequence */
-		"policy: p\nrules:\n  - action: deny\n",	/* block mapping in an item */
+		"policy: p\nrules:\n  -\n    action: deny\n",	/* an entry's value below it */
+		"policy: p\nrules:\n  - a: b\n   c: d\n",	/* keys of an entry not aligned */
 		"policy: p\nmode:\n",				/* empty value */
 		"policy: my web\n",				/* spaces in a plain scalar */
 		"policy: p\n  more\n",				/* a continuation line */
