@@ -316,6 +316,31 @@ int cg_pindirs_open(struct cg_pindirs *pd, int create)
 	return 0;
 }
 
+int cg_pin_subdir_open(const char *name, int create, char *notice,
+		       size_t len)
+{
+	int how = create ? PD_CREATE | PD_REPAIR : 0, fd;
+	struct cg_pindirs pd;
+	char shown[300];
+
+	memset(&pd, 0, sizeof(pd));
+	pd.root = -1;
+	for (fd = 0; fd < CG_PIN_NDIRS; fd++)
+		pd.dir[fd] = -1;
+	fd = pd.bpffs = open_bpffs();
+	if (fd >= 0)
+		fd = pd.root = open_checked(&pd, pd.bpffs, "cgguard",
+					    CG_PIN_ROOT, how);
+	if (fd >= 0) {
+		snprintf(shown, sizeof(shown), CG_PIN_ROOT "/%s", name);
+		fd = open_checked(&pd, pd.root, name, shown, how);
+	}
+	if (notice && len)
+		snprintf(notice, len, "%s", pd.notice);
+	cg_pindirs_close(&pd);
+	return fd;
+}
+
 /* ---- report -------------------------------------------------------------- */
 
 static void inspect_one(int parent, const char *name, const char *path,

@@ -38,6 +38,15 @@ struct cg_pindirs {
 int cg_pindirs_open(struct cg_pindirs *pd, int create);
 void cg_pindirs_close(struct cg_pindirs *pd);
 
+/*
+ * Opens CG_PIN_ROOT/@name, a directory of the tree that is not one of
+ * prog/, map/, link/ (the socket filters' maps), with the same checks:
+ * an fd, or -errno.  @create: create it (and the root) if missing, and
+ * move aside and re-create what is untrusted, noting it in @notice.
+ */
+int cg_pin_subdir_open(const char *name, int create, char *notice,
+		       size_t len);
+
 /* Pins object @fd as @name in the checked directory @dirfd. */
 int cg_pin_at(int dirfd, const char *name, int fd);
 /* Opens the pinned object @name of @dirfd: an fd, or -errno. */

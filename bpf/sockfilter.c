@@ -24,6 +24,7 @@
 #include "sockfilter.h"
 #include "sockfilter.skel.h"
 #include "../lib/err.h"
+#include "pindir.h"
 
 static const struct {
 	const char *pin;
@@ -44,25 +45,20 @@ static const struct {
 		sizeof(struct cg_slot_meta) },
 };
 
-static void sf_pin(char *buf, size_t len, int i)
+/*
+ * Our pin directory is opened once, checked on the fd like the rest of
+ * the tree (bpf/pindir.c: root's, no symlink, no group or other bits; a
+ * pin planted by someone else would be used by the daemon), and every
+ * pin is made, read and removed through that fd.
+ */
+static int open_dir(struct cg_sf *sf, int create)
 {
-	snprintf(buf, len, "%s/%s", CG_SF_PIN_DIR, sf_maps[i].pin);
-}
+	int fd = cg_pin_subdir_open(CG_SF_PIN_SUBDIR, create, sf->notice,
+				    sizeof(sf->notice));
 
-/* Our pin directories: root's (or ours), no symlink, writable by no one
- * else (a pin planted by someone else would be used by the daemon). */
-static int check_dir(const char *dir, int create)
-{
-	struct stat st;
-
-	if (create && mkdir(dir, 0700) && errno != EEXIST)
-		return cg_seterr(-errno, "cannot create %s: %m", dir);
-	if (lstat(dir, &st))
-		return cg_seterr(-errno, "%s: %m", dir);
-	if (!S_ISDIR(st.st_mode) || (st.st_uid && st.st_uid != geteuid()) ||
-	    (st.st_mode & 022))
-		return cg_seterr(-EPERM, "refusing %s: not a directory owned by "
-				 "root and writable only by it", dir);
+	if (fd < 0)
+		return fd;
+	sf->dir = fd;
 	return 0;
 }
 
@@ -120,7 +116,6 @@ static struct sockfilter_bpf *skel_open(struct cg_sf *sf)
 static int create_missing(struct cg_sf *sf, int pin)
 {
 	struct sockfilter_bpf *skel;
-	char path[256];
 	int i, fd, err = 0;
 
 	if (sf->fd[CG_SF_MAP_META] < 0) {
@@ -129,10 +124,10 @@ static int create_missing(struct cg_sf *sf, int pin)
 				    CG_SF_MAX_POLICIES + 1, NULL);
 		if (fd < 0)
 			return -errno;
-		sf_pin(path, sizeof(path), CG_SF_MAP_META);
-		if (pin && bpf_obj_pin(fd, path)) {
+		err = pin ? cg_pin_at(sf->dir, sf_maps[CG_SF_MAP_META].pin, fd) : 0;
+		if (err) {
 			close(fd);
-			return -errno;
+			return err;
 		}
 		sf->fd[CG_SF_MAP_META] = fd;
 	}
@@ -148,12 +143,10 @@ static int create_missing(struct cg_sf *sf, int pin)
 	for (i = 0; !err && i < CG_SF_MAP_META; i++) {
 		if (sf->fd[i] >= 0)
 			continue;
-		sf_pin(path, sizeof(path), i);
 		fd = bpf_map__fd(bpf_object__find_map_by_name(skel->obj,
 							      sf_maps[i].map));
-		if (pin && bpf_obj_pin(fd, path))
-			err = -errno;
-		else
+		err = pin ? cg_pin_at(sf->dir, sf_maps[i].pin, fd) : 0;
+		if (!err)
 			sf->fd[i] = dup(fd);
 	}
 	sockfilter_bpf__destroy(skel);
@@ -166,15 +159,12 @@ static int create_missing(struct cg_sf *sf, int pin)
  * maps (their programs hold them) and keep working; only their counters
  * leave `cgguard stats`.
  */
-static void unpin_all(void)
+static void unpin_all(int dir)
 {
-	char path[256];
 	int i;
 
-	for (i = 0; i < CG_SF_MAP_MAX; i++) {
-		sf_pin(path, sizeof(path), i);
-		unlink(path);
-	}
+	for (i = 0; i < CG_SF_MAP_MAX; i++)
+		unlinkat(dir, sf_maps[i].pin, 0);
 }
 
 static int open_pins(struct cg_sf *sf, int create);
@@ -183,8 +173,10 @@ int cg_sf_open(struct cg_sf *sf, int create)
 {
 	int err = open_pins(sf, create);
 
-	if (err == -EPROTO && create) {
-		unpin_all();
+	if (err == -EPROTO && create && open_dir(sf, create) == 0) {
+		unpin_all(sf->dir);
+		close(sf->dir);
+		sf->dir = -1;
 		cg_clearerr();
 		err = open_pins(sf, create);
 	}
@@ -193,24 +185,22 @@ int cg_sf_open(struct cg_sf *sf, int create)
 
 static int open_pins(struct cg_sf *sf, int create)
 {
-	char path[256];
 	int i, err;
 
 	for (i = 0; i < CG_SF_MAP_MAX; i++)
 		sf->fd[i] = -1;
+	sf->dir = -1;
+	sf->notice[0] = 0;
 	sf->ncpus = libbpf_num_possible_cpus();
 	if (sf->ncpus <= 0)
 		return sf->ncpus ? sf->ncpus : -EINVAL;
 	if (create == CG_SF_ANON)
 		return create_missing(sf, 0);
-	err = check_dir(CG_PIN_ROOT, create);
-	if (!err)
-		err = check_dir(CG_SF_PIN_DIR, create);
+	err = open_dir(sf, create);
 	for (i = 0; !err && i < CG_SF_MAP_MAX; i++) {
-		sf_pin(path, sizeof(path), i);
-		sf->fd[i] = bpf_obj_get(path);
-		if (sf->fd[i] < 0 && (errno != ENOENT || !create))
-			err = -errno;
+		sf->fd[i] = cg_pin_get_at(sf->dir, sf_maps[i].pin);
+		if (sf->fd[i] < 0 && (sf->fd[i] != -ENOENT || !create))
+			err = sf->fd[i];
 		if (sf->fd[i] >= 0)
 			err = check_map(sf->fd[i], i);
 	}
@@ -234,6 +224,9 @@ void cg_sf_close(struct cg_sf *sf)
 			close(sf->fd[i]);
 		sf->fd[i] = -1;
 	}
+	if (sf->dir >= 0)
+		close(sf->dir);
+	sf->dir = -1;
 }
 
 int cg_sf_meta(struct cg_sf *sf, __u32 id, struct cg_slot_meta *m)

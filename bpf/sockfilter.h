@@ -12,7 +12,11 @@
 #include "cgguard_abi.h"
 #include "loader.h"
 
-#define CG_SF_PIN_DIR	CG_PIN_ROOT "/sockfilter"
+#define CG_SF_PIN_SUBDIR	"sockfilter"
+#define CG_SF_PIN_DIR	CG_PIN_ROOT "/" CG_SF_PIN_SUBDIR
+
+/* Repairs of the pin directory, for the caller to report (pindir.h). */
+#define CG_SF_NOTICE_MAX	1024
 
 enum { CG_SF_MAP_LPM, CG_SF_MAP_BIND, CG_SF_MAP_COUNTS, CG_SF_MAP_PORTS,
        CG_SF_MAP_META, CG_SF_MAP_MAX };
@@ -20,6 +24,8 @@ enum { CG_SF_MAP_LPM, CG_SF_MAP_BIND, CG_SF_MAP_COUNTS, CG_SF_MAP_PORTS,
 struct cg_sf {
 	int fd[CG_SF_MAP_MAX];
 	int ncpus;
+	int dir;			/* CG_SF_PIN_DIR, checked (-1: none) */
+	char notice[CG_SF_NOTICE_MAX];	/* repairs made, or "" */
 };
 
 /* @create: make and pin what is missing (the daemon); else open the pins

@@ -52,6 +52,8 @@ static int sf_state(struct cgd *d, struct cgd_sf **out)
 			free(s);
 			return err;
 		}
+		if (s->maps.notice[0])	/* repaired: say so loudly */
+			cgd_log(CGD_ERR, "%s", s->maps.notice);
 		d->sf = s;
 	}
 	*out = s;

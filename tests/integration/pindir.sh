@@ -139,4 +139,22 @@ expect_eq "doctor --json reports link/" "$(grep '^{"path":"'$R'/link"' <<<"$out"
 	'{"path":"/sys/fs/bpf/cgguard/link","type":"directory","uid":65534,"gid":0,"mode":"0700","ok":false,"problem":"not owned by root"}'
 grep -q "FAIL  $R/link  .*directory uid 65534 gid 0 mode 0700: not owned by root" <<<"$out" &&
 	pass "doctor text names the owner" || fail "doctor text lacks the link/ line"
+
+# ---- the socket filters' directory gets the same checks -------------------
+# (opened once below the checked root, pins read through that fd)
+for how in owned symlink groupw; do
+	out=$(unshare -m --propagation private bash -c '
+		mount -t bpf bpf '$B' && chmod 1777 '$B' || exit 1
+		mkdir -m 0700 '$R'
+		case $1 in
+		owned)	mkdir -m 0777 '$R'/sockfilter && chown 65534 '$R'/sockfilter ;;
+		symlink) mkdir -m 0777 '$B'/evil && chown 65534 '$B'/evil &&
+			ln -s '$B'/evil '$R'/sockfilter ;;
+		groupw)	mkdir -m 0770 '$R'/sockfilter && chgrp 65534 '$R'/sockfilter ;;
+		esac
+		"$0" stats --sockfilter --json; echo "rc=$?"' "$CGG" $how 2>&1)
+	[[ "$out" == *"refusing to trust $R/sockfilter"*"rc=1"* ]] &&
+		pass "stats --sockfilter refuses a sockfilter/ that is $how" ||
+		fail "stats --sockfilter, sockfilter/ $how: $out"
+done
 finish
