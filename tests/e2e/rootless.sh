@@ -37,14 +37,22 @@ cleanup() {
 		echo 1 > "$d/cgroup.kill" 2>/dev/null; rmdir "$d" 2>/dev/null
 	done
 }
-trap 'cleanup; rm -rf "$T"' EXIT
+# The test user and everything it owns go too (a crashed run's as well).
+drop_user() {
+	pkill -9 -u $RUID 2>/dev/null; sleep 0.1
+	id $RUSER >/dev/null 2>&1 && userdel -r -f $RUSER >/dev/null 2>&1
+	sed -i "/^$RUSER:/d" /etc/subuid /etc/subgid
+	rm -rf "$RT" "$RHOME"
+}
+trap 'cleanup; drop_user; rm -rf "$T"' EXIT
 cleanup
+drop_user
 
 # The test user: subordinate ids for rootless podman, an image of our own.
-id $RUSER >/dev/null 2>&1 || useradd -m -d "$RHOME" -s /bin/sh -u $RUID $RUSER 2>/dev/null ||
+useradd -m -d "$RHOME" -s /bin/sh -u $RUID $RUSER 2>/dev/null ||
 	{ fail "useradd"; finish; }
-grep -q "^$RUSER:" /etc/subuid || echo "$RUSER:400000:65536" >> /etc/subuid
-grep -q "^$RUSER:" /etc/subgid || echo "$RUSER:400000:65536" >> /etc/subgid
+echo "$RUSER:400000:65536" >> /etc/subuid
+echo "$RUSER:400000:65536" >> /etc/subgid
 mkdir -p "$RT"; chown $RUSER "$RT"; chmod 700 "$RT"
 
 mkdir -p "$U"
