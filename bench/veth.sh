@@ -16,6 +16,9 @@
 #   cgguard   ./cgguard attach --cgroup <client cgroup> (detached after)
 #   nftables  table inet cggbench in cgg-bench-a: output hook,
 #             set of 1,000 ipv4_addr, `ip daddr @deny drop` (deleted after)
+#   nft-ct    the same, stateful as cgguard is (replies of allowed
+#             connections pass): `ct state established,related accept`
+#             first, so conntrack runs on every packet
 #
 # Metrics per run: TCP throughput (iperf3 -t $TCP_SECS), 64-byte UDP
 # packets/s (bench_prog udp-flood/udp-sink: sendmmsg sender, recvmmsg sink),
@@ -181,6 +184,9 @@ done
 	echo "  }"
 	echo "}"
 } > "$TMP/nft.conf"
+sed 's/^    ip daddr @deny drop$/    ct state established,related accept\n    ip daddr @deny drop/' \
+	"$TMP/nft.conf" > "$TMP/nft-ct.conf"
+grep -q "ct state" "$TMP/nft-ct.conf" || die "nft-ct.conf"
 
 # ---- servers ---------------------------------------------------------------
 bg_server iperf3 -s -B $ADDR_B -p $P_TCP >"$TMP/iperf3-server.log" 2>&1
@@ -207,8 +213,8 @@ enable() {
 			sed -n 's/^insitu: prog=egress .*tag=\([0-9a-f]*\).*/\1/p')
 		[ -n "${CGG_LIST:-}" ] || CGG_LIST=$("$CGGUARD" list 2>&1 |
 			awk -v p="${CG#$CG2}" 'NR == 1 || $1 == p') ;;
-	nftables)
-		ip netns exec $NS_A nft -f "$TMP/nft.conf" ||
+	nftables|nft-ct)
+		ip netns exec $NS_A nft -f "$TMP/${1/nftables/nft}.conf" ||
 			die "nft -f failed" ;;
 	esac
 }
@@ -235,7 +241,7 @@ disable() {
 			2>/dev/null)
 		"$CGGUARD" detach --cgroup "$CG" >/dev/null ||
 			die "cgguard detach failed" ;;
-	nftables)
+	nftables|nft-ct)
 		ip netns exec $NS_A nft delete table inet cggbench ||
 			die "nft delete table failed" ;;
 	esac
@@ -309,13 +315,14 @@ read -r TCP_SECS UDP_SECS RR_SECS <<<"$saved"
 # Configurations are interleaved as finely as possible: every metric runs
 # once per configuration per round (attach/detach take ~20 ms), and each
 # round starts one configuration later, so none of them always runs first.
-CONFIGS=(none cgguard nftables)
+CONFIGS=(none cgguard nftables nft-ct)
+NCONF=${#CONFIGS[@]}
 : > "$TMP/results"
 for ((r = 1; r <= ROUNDS; r++)); do
 	echo "  ... round $r/$ROUNDS" >&2
 	for m in $METRICS; do
-		for ((k = 0; k < 3; k++)); do
-			cfg=${CONFIGS[$(((r - 1 + k) % 3))]}
+		for ((k = 0; k < NCONF; k++)); do
+			cfg=${CONFIGS[$(((r - 1 + k) % NCONF))]}
 			enable $cfg
 			measure_$m $cfg
 			disable $cfg || continue
@@ -345,6 +352,7 @@ echo "client: netns $NS_A in cgroup ${CG#$CG2}, CPU $CPU_C; servers: netns $NS_B
 echo "cgguard: attached to the client cgroup, all its layers (cg_egress pinned tag ${PINNED_TAG:-?}):"
 [ -n "${CGG_LIST:-}" ] && sed 's/^/  | /' <<<"$CGG_LIST"
 echo "nftables: table inet cggbench, output hook in $NS_A, ipv4_addr set + 'ip daddr @deny drop'"
+echo "nft-ct: the same with 'ct state established,related accept' first (stateful, as cgguard)"
 echo "TCP: iperf3 -t $TCP_SECS -O 1 (GSO: ~64 KB per skb, so one filter run per ~45 segments)"
 echo "UDP: 64-byte payload, one sendmmsg sender for ${UDP_SECS}s, every packet filtered"
 echo "RR: 1 byte each way over one TCP_NODELAY connection for ${RR_SECS}s"
@@ -373,26 +381,28 @@ END {
 	name["rr_p99_us"] = "TCP RR p99 latency us"
 	form["tcp_gbps"] = "%.2f"; form["rr_mean_us"] = "%.1f"; form["rr_p99_us"] = "%.1f"
 	form["udp_tx_pps"] = "%.0f"; form["udp_rx_pps"] = "%.0f"; form["rr_tps"] = "%.0f"
-	printf "%-24s %10s %10s %10s  %12s %9s %11s\n", "metric (median)", "none",
-		"cgguard", "nftables", "cgguard/none", "nft/none", "cgguard/nft"
+	printf "%-24s %10s %10s %10s %10s  %12s %9s %11s %10s\n", "metric (median)", "none",
+		"cgguard", "nftables", "nft-ct", "cgguard/none", "nft/none", "cgguard/nft", "cgg/nft-ct"
 	for (k = 1; k <= nm; k++) {
 		m = ms[k]
 		if (!cnt["none", m] && !cnt["cgguard", m] && !cnt["nftables", m])
 			continue
 		a = median("none", m); b = median("cgguard", m); c = median("nftables", m)
-		printf "%-24s %10s %10s %10s  %12s %9s %11s\n", name[m],
-			fmt(a, form[m]), fmt(b, form[m]), fmt(c, form[m]),
-			ratio(b, a), ratio(c, a), ratio(b, c)
+		d = median("nft-ct", m)
+		printf "%-24s %10s %10s %10s %10s  %12s %9s %11s %10s\n", name[m],
+			fmt(a, form[m]), fmt(b, form[m]), fmt(c, form[m]), fmt(d, form[m]),
+			ratio(b, a), ratio(c, a), ratio(b, c), ratio(b, d)
 	}
-	printf "\nper round, none / cgguard / nftables:\n"
+	printf "\nper round, none / cgguard / nftables / nft-ct:\n"
 	for (k = 1; k <= nm; k++) {
 		m = ms[k]; line = ""
 		if (!cnt["none", m] && !cnt["cgguard", m] && !cnt["nftables", m])
 			continue
 		for (r = 1; r <= rounds; r++)
-			line = line sprintf("  %s/%s/%s", fmt(val["none", m, r], form[m]),
+			line = line sprintf("  %s/%s/%s/%s", fmt(val["none", m, r], form[m]),
 				fmt(val["cgguard", m, r], form[m]),
-				fmt(val["nftables", m, r], form[m]))
+				fmt(val["nftables", m, r], form[m]),
+				fmt(val["nft-ct", m, r], form[m]))
 		printf "%-24s%s\n", name[m], line
 	}
 	# The cgroup keeps its counters across detach/attach: take the last.
