@@ -169,6 +169,7 @@ int main(int argc, char **argv)
 	if (!skel || load_policy())
 		return fprintf(stderr, "bench_events: cannot load: %s\n",
 			       strerror(errno)), 1;
+	bench_set_epoch(bpf_map__fd(skel->maps.cg_info));
 	evcfg_fd = bpf_map__fd(skel->maps.cg_evcfg);
 	evstate_fd = bpf_map__fd(skel->maps.cg_evstate);
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.cg_events), on_event,

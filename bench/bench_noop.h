@@ -8,6 +8,21 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
+#include "cgguard_abi.h"
+
+/*
+ * Makes a private skeleton's programs keep their per-CPU copy of the
+ * binding across test runs, as attached programs do between policy
+ * changes (cg_info.epoch != 0; cgguard_abi.h, struct cg_bound).  Without
+ * it every BPF_PROG_TEST_RUN would re-read the binding.
+ */
+static inline int bench_set_epoch(int info_fd)
+{
+	struct cg_info info = { .abi = CG_ABI_VERSION, .epoch = 1 };
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(info_fd, &zero, &info, BPF_ANY);
+}
 
 /* A cgroup_skb egress program that returns 1: r0 = 1; exit.  -errno on failure. */
 static inline int bench_load_noop(void)

@@ -368,6 +368,7 @@ static int bench_one(int fam, uint32_t n, int repeat, int runs,
 	}
 	lpm = bpf_map__fd(skel->maps.cg_lpm);
 	fd = bpf_program__fd(skel->progs.cg_egress);
+	bench_set_epoch(bpf_map__fd(skel->maps.cg_info));
 	{
 		struct bpf_prog_info pi;
 

@@ -263,11 +263,10 @@ static __always_inline int conn_dir(struct __sk_buff *skb, struct bpf_sock *sk,
  */
 static __always_inline int judge_skb(struct __sk_buff *skb,
 				     struct bpf_sock *sk, int dir,
-				     struct cg_hook_counters *hc)
+				     struct cg_hook_counters *hc, struct cg_sk *st)
 {
 	__u32 slot = hc->bound.slot, gen = hc->bound.gen;
 	int kind = sk ? sk_kind(sk) : SKK_PACKET, rdir = dir, i;
-	struct cg_sk *st = NULL;
 	struct cg_sk_peer *e;
 	struct verdict vd;
 	struct pkt p = {};
@@ -275,7 +274,11 @@ static __always_inline int judge_skb(struct __sk_buff *skb,
 
 	if (!parse(skb, dir, &p))
 		return CG_SKB_PASS;	/* not IP: not ours to judge */
-	if (kind != SKK_PACKET)
+	/* @st: what cached() found already (a listener's or an unconnected
+	 * socket's storage), else created here for the kinds that use it. */
+	if (kind == SKK_PACKET)
+		st = NULL;
+	else if (!st)
 		st = bpf_sk_storage_get(&cg_sk, sk, 0,
 					BPF_SK_STORAGE_GET_F_CREATE);
 	if (kind == SKK_LISTEN) {
@@ -323,7 +326,7 @@ static __always_inline int judge_skb(struct __sk_buff *skb,
  * socket disconnected with AF_UNSPEC, a TCP socket turned listener).
  */
 static __always_inline const struct cg_sk_verdict *
-cached(struct __sk_buff *skb, __u32 gen)
+cached(struct __sk_buff *skb, __u32 gen, struct cg_sk **stp)
 {
 	struct bpf_sock *sk = skb->sk;
 	struct cg_sk_verdict *v;
@@ -331,7 +334,7 @@ cached(struct __sk_buff *skb, __u32 gen)
 
 	if (!sk)
 		return NULL;
-	st = bpf_sk_storage_get(&cg_sk, sk, 0, 0);
+	*stp = st = bpf_sk_storage_get(&cg_sk, sk, 0, 0);
 	if (!st)
 		return NULL;
 	v = sk_verdict(st, gen);
@@ -344,16 +347,17 @@ static __always_inline int guard_skb(struct __sk_buff *skb, int dir)
 {
 	struct cg_hook_counters *hc = hook_bound();
 	const struct cg_sk_verdict *v;
+	struct cg_sk *st = NULL;
 	struct bpf_sock *sk;
 
-	v = cached(skb, hc->bound.gen);
+	v = cached(skb, hc->bound.gen, &st);
 	if (v)	/* a known connection's packet, either way */
 		return account(skb, dir, hc, v->action,
 			       v->flags & CG_SKF_AUDIT, v->rule, 0);
 	sk = skb->sk;
 	if (sk)
 		sk = bpf_sk_fullsock(sk);
-	return judge_skb(skb, sk, dir, hc);
+	return judge_skb(skb, sk, dir, hc, st);
 }
 
 SEC("cgroup_skb/egress")
