@@ -100,40 +100,54 @@ void storage_key(__u64 cgid, int hook, struct bpf_cgroup_storage_key *k)
 }
 
 /*
- * A binding generation no attachment has had: sockets tag their cached
- * verdicts with it, so a new one makes every connection of the cgroup be
- * judged again, and a verdict cached under another attachment (a nested
- * guarded cgroup, or this cgroup before a detach) can never be mistaken
- * for this one's.  Writers hold the pin root's exclusive lock.
+ * Increments one of cg_info's counters, which never take the value 0:
+ * last_gen (0 means "empty" in a socket's cache) or, with @epoch, epoch
+ * (0 means "no copy" to the programs).  Writers hold the pin root's
+ * exclusive lock.
  */
-static int next_gen(struct cg_guard *g, __u32 *gen)
+static int bump_info(struct cg_guard *g, int epoch, __u64 *val)
 {
 	struct cg_info info;
 	__u32 zero = 0;
 
 	if (bpf_map_lookup_elem(g->map_fd[CG_MAP_INFO], &zero, &info))
 		return bpf_err(-errno, "reading cg_info");
-	if (!++info.last_gen)	/* 0 means "empty" in a socket's cache */
-		info.last_gen = 1;
+	if (epoch) {
+		if (!++info.epoch)
+			info.epoch = 1;
+		*val = info.epoch;
+	} else {
+		if (!++info.last_gen)
+			info.last_gen = 1;
+		*val = info.last_gen;
+	}
 	if (bpf_map_update_elem(g->map_fd[CG_MAP_INFO], &zero, &info, BPF_ANY))
 		return bpf_err(-errno, "writing cg_info");
-	*gen = info.last_gen;
 	return 0;
+}
+
+/*
+ * A binding generation no attachment has had: sockets tag their cached
+ * verdicts with it, so a new one makes every connection of the cgroup be
+ * judged again, and a verdict cached under another attachment (a nested
+ * guarded cgroup, or this cgroup before a detach) can never be mistaken
+ * for this one's.
+ */
+static int next_gen(struct cg_guard *g, __u32 *gen)
+{
+	__u64 v = 0;
+	int err = bump_info(g, 0, &v);
+
+	*gen = (__u32)v;
+	return err;
 }
 
 /* Tells the cgroup programs that bindings changed (cg_info.epoch). */
 static int bump_epoch(struct cg_guard *g)
 {
-	struct cg_info info;
-	__u32 zero = 0;
+	__u64 v;
 
-	if (bpf_map_lookup_elem(g->map_fd[CG_MAP_INFO], &zero, &info))
-		return bpf_err(-errno, "reading cg_info");
-	if (!++info.epoch)	/* 0 means "no copy" to the programs */
-		info.epoch = 1;
-	if (bpf_map_update_elem(g->map_fd[CG_MAP_INFO], &zero, &info, BPF_ANY))
-		return bpf_err(-errno, "writing cg_info");
-	return 0;
+	return bump_info(g, 1, &v);
 }
 
 static int bind_slot(struct cg_guard *g, __u64 cgid, int hook, __u32 slot,

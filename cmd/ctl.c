@@ -8,9 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include <json-c/json.h>
+#include "../lib/unixconn.h"
 #include "cgguard.h"
 #include "../daemon/daemon.h"
 #include "../lib/args.h"
@@ -48,31 +47,19 @@ static void usage(void)
 
 static int ctl_connect(const char *path, int timeout_s)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { timeout_s, 0 };
-	int fd;
+	const char *step;
+	int fd = cg_unix_connect(path, SOCK_STREAM, timeout_s, &step), e = -fd;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
+	if (fd >= 0)
+		return fd;
+	if (fd == -ENAMETOOLONG)
 		fprintf(stderr, "%s ctl: socket path too long\n", prog_name);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		int e = errno;
-
+	else if (!strcmp(step, "connect"))
 		fprintf(stderr, "%s ctl: cannot connect to %s: %s%s\n",
 			prog_name, path, strerror(e),
 			e == ENOENT || e == ECONNREFUSED ? " (is the daemon "
 			"running? see --socket)" : e == EACCES ? " (the "
 			"socket serves root and its owner only)" : "");
-		close(fd);
-		return -e;
-	}
 	return fd;
 }
 
