@@ -564,26 +564,6 @@ out:
 	return err;
 }
 
-int cg_guard_rule_hits(struct cg_guard *g, __u32 slot, __u64 *hits)
-{
-	__u64 *pc = calloc(g->ncpus, sizeof(__u64));
-	__u32 i, idx;
-	int cpu;
-
-	if (!pc)
-		return -ENOMEM;
-	for (i = 0; i < CG_RULES_PER_SLOT; i++) {
-		hits[i] = 0;
-		idx = slot * CG_RULES_PER_SLOT + i;
-		if (bpf_map_lookup_elem(g->map_fd[CG_MAP_RULE_HITS], &idx, pc))
-			continue;
-		for (cpu = 0; cpu < g->ncpus; cpu++)
-			hits[i] += pc[cpu];
-	}
-	free(pc);
-	return 0;
-}
-
 /* ---- garbage collection ------------------------------------------------- */
 
 int cg_guard_gc(struct cg_guard *g, cg_status_cb removed, void *ctx)

@@ -58,8 +58,8 @@ static __always_inline struct cg_binding *ev_binding(void)
 /* ---- per-cgroup rule hits ------------------------------------------------ */
 
 /* Counts @n hits of @rule of @slot for guarded cgroup @cgid.  A full map
- * (more than CG_CGRULE_MAX_ENTRIES live counters) drops the hit: the
- * per-policy counters (cg_rule_hits) still have it. */
+ * (CG_CGRULE_MAX_ENTRIES, a million live counters: only rules displaced
+ * from a hook's cache take one) drops the hit. */
 static __always_inline void count_rule_cg(__u64 cgid, __u32 slot, __u16 rule,
 					  __u32 n)
 {
@@ -79,7 +79,7 @@ static __always_inline void count_rule_cg(__u64 cgid, __u32 slot, __u16 rule,
 		*v += n;
 }
 
-/* Per-policy hits (cg_rule_hits): a per-CPU array, looked up inline. */
+/* Hits counted per slot (cg_rule_hits): a per-CPU array, looked up inline. */
 static __always_inline void count_rule_policy(__u32 slot, __u16 rule, __u32 n)
 {
 	__u32 idx;
@@ -93,13 +93,13 @@ static __always_inline void count_rule_policy(__u32 slot, __u16 rule, __u32 n)
 		*hits += n;
 }
 
-/* Per-policy hits and hits of guarded cgroup @cgid (LSM programs). */
+/* Hits of guarded cgroup @cgid (LSM programs: no cgroup storage).  The
+ * policy's own hits are the sum over the cgroups it guards (readers). */
 static __always_inline void count_rule_in(__u64 cgid, __u32 slot, __u16 rule,
 					  __u32 n)
 {
 	if (rule >= CG_RULES_PER_SLOT || slot >= CG_MAX_SLOTS)
 		return;
-	count_rule_policy(slot, rule, n);
 	count_rule_cg(cgid, slot, rule, n);
 }
 
@@ -109,6 +109,13 @@ static __always_inline void count_rule_in(__u64 cgid, __u32 slot, __u16 rule,
  * the cache entry belongs to another rule of this binding.  Not atomic: a
  * softirq of the same hook on this CPU between the test and the add can
  * misplace one update, as with every per-CPU counter here.
+ *
+ * A policy's hits are not counted here: readers sum the hits of the
+ * cgroups it guards (bpf/evmaps.c), which keeps a packet of a known
+ * connection to one counter line (a per-policy per-CPU array cost ~8 ns a
+ * packet, a third of the fast path).  An attachment not bound yet (gen 0:
+ * no cache to speak of; also every BPF_PROG_TEST_RUN, whose storage dies
+ * with the run) counts into its slot's array, cg_rule_hits, instead.
  */
 static __always_inline void count_rule(struct cg_hook_counters *hc,
 				       __u32 slot, __u16 rule, __u32 n)
@@ -118,7 +125,10 @@ static __always_inline void count_rule(struct cg_hook_counters *hc,
 
 	if (rule >= CG_RULES_PER_SLOT || slot >= CG_MAX_SLOTS)
 		return;
-	count_rule_policy(slot, rule, n);
+	if (!gen) {
+		count_rule_policy(slot, rule, n);
+		return;
+	}
 	h = &hc->hot[rule & (CG_HOT_RULES - 1)];
 	if (h->gen == gen && h->rule == rule) {	/* gen implies the slot */
 		h->hits += n;

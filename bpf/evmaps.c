@@ -146,3 +146,54 @@ int cg_guard_cgrule_hits(struct cg_guard *g, __u64 cgid, __u32 slot,
 	free(pc);
 	return 0;
 }
+
+/* Hits counted per slot: those of attachments not bound yet (gen 0). */
+static int slot_hits(struct cg_guard *g, __u32 slot, __u64 *hits)
+{
+	__u64 *pc = calloc(g->ncpus, sizeof(__u64));
+	__u32 i, idx;
+	int cpu;
+
+	if (!pc)
+		return -ENOMEM;
+	for (i = 0; i < CG_RULES_PER_SLOT; i++) {
+		hits[i] = 0;
+		idx = slot * CG_RULES_PER_SLOT + i;
+		if (bpf_map_lookup_elem(g->map_fd[CG_MAP_RULE_HITS], &idx, pc))
+			continue;
+		for (cpu = 0; cpu < g->ncpus; cpu++)
+			hits[i] += pc[cpu];
+	}
+	free(pc);
+	return 0;
+}
+
+/*
+ * A policy's hits: the sum of the hits of the cgroups it guards now (the
+ * programs count per cgroup only: events.bpf.h, count_rule), plus those
+ * counted per slot.  A cgroup detached or swapped to another policy takes
+ * its hits with it, as it takes its packet counters.
+ */
+int cg_guard_rule_hits(struct cg_guard *g, __u32 slot, __u64 *hits)
+{
+	__u64 *one = calloc(CG_RULES_PER_SLOT, sizeof(*one)), id, *prev = NULL;
+	struct cg_cgroup_meta m;
+	__u32 i, nctr;
+	int err;
+
+	if (!one)
+		return -ENOMEM;
+	err = slot_hits(g, slot, hits);
+	while (!err && !bpf_map_get_next_key(g->map_fd[CG_MAP_CGROUPS], prev,
+					     &id)) {
+		prev = &id;
+		if (bpf_map_lookup_elem(g->map_fd[CG_MAP_CGROUPS], &id, &m) ||
+		    m.slot != slot)
+			continue;
+		err = cg_guard_cgrule_hits(g, id, slot, one, &nctr);
+		for (i = 0; !err && i < CG_RULES_PER_SLOT; i++)
+			hits[i] += one[i];
+	}
+	free(one);
+	return err;
+}

@@ -81,8 +81,7 @@ int print_sockfilter_stats(struct json *j, int quiet_if_none);
 /* doctor's unprivileged-workloads section (doctor_unpriv.c). */
 void doctor_unpriv(struct json *j);
 /* Prints the per-rule hits of a slot. */
-void print_rule_hits(struct json *j, struct cg_guard *g, __u32 slot,
-		     const char *source);
+void print_rule_hits(struct json *j, const __u64 *hits, const char *source);
 /* One row of those: counter @ctr of policy @p (NULL: numbers only) was
  * hit @pkts times. */
 void print_rule_hit(struct json *j, const struct cg_policy *p, unsigned ctr,

@@ -355,18 +355,14 @@ void print_rule_hit(struct json *j, const struct cg_policy *p, unsigned ctr,
 	}
 }
 
-void print_rule_hits(struct json *j, struct cg_guard *g, __u32 slot,
-		     const char *source)
+/* @hits: CG_RULES_PER_SLOT counters of a policy (cg_guard_rule_hits). */
+void print_rule_hits(struct json *j, const __u64 *hits, const char *source)
 {
 	struct cg_policy *p = NULL;
-	__u64 *hits = calloc(CG_RULES_PER_SLOT, sizeof(*hits));
 	unsigned i;
 
-	if (!hits)
-		return;
 	if (load_slot_policy(source, &p))
 		p = NULL;	/* file gone or changed: numbers only */
-	cg_guard_rule_hits(g, slot, hits);
 	if (j) {
 		jw_key(j, "rule_hits");
 		jw_arr_start(j);
@@ -384,7 +380,6 @@ void print_rule_hits(struct json *j, struct cg_guard *g, __u32 slot,
 	if (j)
 		jw_arr_end(j);
 	cg_policy_free(p);
-	free(hits);
 }
 
 static volatile pid_t fwd_pid;

@@ -16,7 +16,24 @@ struct stats_ctx {
 	int found;
 	int rules;	/* --rules: this cgroup's rule hits only */
 	int unused;	/* --unused: only the rules that never fired */
+	/* each policy's hits, summed over its cgroups once per run */
+	__u64 *slot_hits[CG_MAX_SLOTS];
 };
+
+static const __u64 *policy_hits(struct stats_ctx *c, __u32 slot)
+{
+	static const __u64 none[CG_RULES_PER_SLOT];
+
+	if (slot >= CG_MAX_SLOTS)
+		return none;
+	if (!c->slot_hits[slot]) {
+		c->slot_hits[slot] = calloc(CG_RULES_PER_SLOT, sizeof(__u64));
+		if (!c->slot_hits[slot] ||
+		    cg_guard_rule_hits(c->g, slot, c->slot_hits[slot]))
+			return none;
+	}
+	return c->slot_hits[slot];
+}
 
 static void print_events(struct json *j, struct cg_guard *g, __u64 cgid)
 {
@@ -101,7 +118,7 @@ static int stats_one(const struct cg_status *st, void *arg)
 		} else {
 			print_counters(c->j, c->g, st->cgid);
 			print_events(c->j, c->g, st->cgid);
-			print_rule_hits(c->j, c->g, st->meta.slot,
+			print_rule_hits(c->j, policy_hits(c, st->meta.slot),
 					st->slot.source);
 		}
 		jw_obj_end(c->j);
@@ -112,7 +129,8 @@ static int stats_one(const struct cg_status *st, void *arg)
 			return print_cg_rules(c, st);
 		print_counters(NULL, c->g, st->cgid);
 		print_events(NULL, c->g, st->cgid);
-		print_rule_hits(NULL, c->g, st->meta.slot, st->slot.source);
+		print_rule_hits(NULL, policy_hits(c, st->meta.slot),
+				st->slot.source);
 	}
 	return 0;
 }
@@ -197,6 +215,8 @@ int do_stats(int argc, char **argv)
 		jw_arr_end(&j);
 	if (c.g)
 		cg_guard_close(c.g);
+	for (opt = 0; opt < CG_MAX_SLOTS; opt++)
+		free(c.slot_hits[opt]);
 	if (!err && !json_output && !c.only)
 		print_sockfilter_stats(NULL, 1);
 	if (!err && c.only && !c.found) {
