@@ -603,14 +603,17 @@ static int attach_noop(const char *cgpath, int *prog)
 
 static int do_insitu(int argc, char **argv)
 {
-	static const char *const names[3] = { "egress", "ingress", "noop" };
-	struct bpf_prog_info a[3], b[3];
+	/* the empty program last: attach_noop() fills fd[NPROG - 1] */
+	enum { NPROG = 5 };
+	static const char *const names[NPROG] = { "egress", "ingress",
+		"connect4", "connect6", "noop" };
+	struct bpf_prog_info a[NPROG], b[NPROG];
 	char tag[17], path[256];
-	int fd[3] = { -1, -1, -1 }, sfd, i, st, link = -1;
+	int fd[NPROG] = { -1, -1, -1, -1, -1 }, sfd, i, st, link = -1;
 	pid_t pid;
 
 	if (argc > 2 && !strcmp(argv[0], "--noop")) {
-		link = attach_noop(argv[1], &fd[2]);
+		link = attach_noop(argv[1], &fd[NPROG - 1]);
 		if (link < 0)
 			return 1;
 		argc -= 2;
@@ -618,7 +621,7 @@ static int do_insitu(int argc, char **argv)
 	}
 	if (argc < 1)
 		return 2;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < NPROG - 1; i++) {
 		snprintf(path, sizeof(path), CG_PIN_ROOT "/prog/%s", names[i]);
 		fd[i] = bpf_obj_get(path);
 		if (fd[i] < 0) {
@@ -633,7 +636,7 @@ static int do_insitu(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < NPROG; i++)
 		if (fd[i] >= 0)
 			prog_info(fd[i], &a[i], tag);
 	pid = fork();
@@ -644,7 +647,7 @@ static int do_insitu(int argc, char **argv)
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) < 0)
 		return 1;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < NPROG; i++) {
 		__u64 n, t;
 
 		if (fd[i] < 0)
@@ -759,6 +762,36 @@ static int rr_client(const char *a, int port, double secs)
 	return 0;
 }
 
+/* New connections, one after another: connect, 1 byte each way, close
+ * with a reset (SO_LINGER 0: no TIME_WAIT to run out of ports). */
+static int conn_client(const char *a, int port, double secs)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fam = sock_addr(a, port, &ss, &len), fd;
+	double t0 = now_ns(), end = t0 + secs * 1e9, t = t0;
+	unsigned long n = 0;
+	char b[1] = { 'x' };
+
+	while (t < end) {
+		fd = socket(fam, SOCK_STREAM, 0);
+		if (fd < 0 || connect(fd, (void *)&ss, len) ||
+		    write(fd, b, 1) != 1 || read(fd, b, 1) != 1) {
+			printf("result=failed conns=%lu errno=%s\n", n,
+			       strerrorname_np(errno));
+			return 1;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(fd);
+		n++;
+		t = now_ns();
+	}
+	printf("result=ok conns=%lu conns_per_sec=%.0f\n", n,
+	       n / ((t - t0) / 1e9));
+	return 0;
+}
+
 #define BATCH	64
 
 static int udp_sink(const char *a, int port, int idle_ms)
@@ -852,6 +885,8 @@ int main(int argc, char **argv)
 		return rr_server(argv[2], atoi(argv[3]));
 	if (!strcmp(m, "rr-client") && argc == 5)
 		return rr_client(argv[2], atoi(argv[3]), atof(argv[4]));
+	if (!strcmp(m, "conn-client") && argc == 5)
+		return conn_client(argv[2], atoi(argv[3]), atof(argv[4]));
 	if (!strcmp(m, "insitu") && argc > 2)
 		return do_insitu(argc - 2, argv + 2);
 	if (!strcmp(m, "udp-sink") && argc == 5)
@@ -862,6 +897,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "usage: bench_prog [prog] [--repeat N] [--runs N]\n"
 		"       bench_prog rr-server ADDR PORT\n"
 		"       bench_prog rr-client ADDR PORT SECONDS\n"
+		"       bench_prog conn-client ADDR PORT SECONDS\n"
 		"       bench_prog insitu [--noop CGROUP] CMD [ARGS...]\n"
 		"       bench_prog udp-sink ADDR PORT IDLE_MS\n"
 		"       bench_prog udp-flood ADDR PORT SECONDS SIZE\n");

@@ -8,12 +8,14 @@
 #      datapath, 1k and 100k rules, IPv4 and IPv6 (established.sh)
 #   4. the BPF and the nft backend side by side, 1k and 100k CIDRs:
 #      packets/s, TCP_RR, apply time (backends.sh)
+#   5. new connections: connect() and per-packet program cost of TCP
+#      connections that come and go, in the real datapath (newconn.sh)
 # Builds nothing: `make bench` has built ./cgguard and bench_prog.
 # Numbers are reported, never asserted.
 #
 # Environment: REPEAT (1000000) and RUNS (5) for part 1; ROUNDS, TCP_SECS,
 # UDP_SECS, RR_SECS for part 2 (see veth.sh); SIZES, APPLY_RUNS for part 4
-# (see backends.sh); PART=1, 2, 3 or 4 runs one.
+# (see backends.sh); PART=1 to 5 runs one.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -45,6 +47,10 @@ if [ "$PART" = all ] || [ "$PART" = 3 ]; then
 fi
 if [ "$PART" = all ] || [ "$PART" = 4 ]; then
 	./bench/backends.sh || rc=1
+	echo
+fi
+if [ "$PART" = all ] || [ "$PART" = 5 ]; then
+	./bench/newconn.sh || rc=1
 	echo
 fi
 echo "bench: done in $(( $(date +%s) - start )) s"

@@ -367,8 +367,8 @@ void print_rule_hits(struct json *j, const __u64 *hits, const char *source)
 		jw_key(j, "rule_hits");
 		jw_arr_start(j);
 	} else {
-		printf("  rule hits, packets and socket operations (shared by every "
-		       "cgroup on this policy):\n");
+		printf("  rule hits, packets and socket operations (summed over every "
+		       "cgroup on this policy now):\n");
 	}
 	for (i = 0; i < CG_RULES_PER_SLOT; i++) {
 		int dflt = i == CG_RULE_DEFAULT_EGRESS ||
