@@ -13,7 +13,7 @@
 #include <linux/types.h>
 #endif
 
-#define CG_ABI_VERSION		7
+#define CG_ABI_VERSION		8
 
 /* cgroup_skb return values. */
 #define CG_SKB_DROP		0
@@ -160,9 +160,13 @@ struct cg_binding {
  * passes (nested guarded cgroups: one each), tagged with the binding
  * generation.  A packet whose attachment's gen is not in v[] (socket
  * older than the attach, or policy swapped since) is judged again.
- * Unconnected UDP remembers peers in peer[]: a datagram from a peer this
- * socket exchanged an allowed datagram with in the last CG_SK_PEER_TTL_S
- * seconds is part of that exchange (a reply, or the answer to one).
+ *
+ * Unconnected UDP remembers peers in a map of its own, "cg_sk_peers"
+ * (struct cg_sk_peers, pinned at map/cg_sk_peers, no clone): a datagram
+ * from a peer this socket exchanged an allowed datagram with in the last
+ * CG_SK_PEER_TTL_S seconds is part of that exchange (a reply, or the
+ * answer to one).  Kept apart so that a TCP connection's storage is 32
+ * bytes, not 350: the kernel allocates it at every connect() and accept.
  */
 #define CG_SK_VERDICTS		2
 #define CG_SK_PEERS		8
@@ -204,10 +208,14 @@ struct cg_sk_peer {
 struct cg_sk {
 	/* what a packet of a known connection reads, in one cache line */
 	__u8 role;		/* CG_SKR_* */
-	__u8 next_peer;		/* peer[] slot replaced next when full */
 	__u8 proto;		/* of the socket v[] is for: TCP or UDP */
-	__u8 pad[5];
+	__u8 pad[6];
 	struct cg_sk_verdict v[CG_SK_VERDICTS];
+};
+
+struct cg_sk_peers {
+	__u8 next;		/* peer[] slot replaced next when full */
+	__u8 pad[7];
 	struct cg_sk_peer peer[CG_SK_PEERS];
 };
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * Connection verdicts kept with the socket (map cg_sk; the layout and the
- * semantics are in cgguard_abi.h, struct cg_sk).  Included by guard.bpf.c
- * after verdict.bpf.h.
+ * Connection verdicts kept with the socket (map cg_sk), and the recent
+ * peers of unconnected UDP sockets (map cg_sk_peers); the layouts and the
+ * semantics are in cgguard_abi.h.  Included by guard.bpf.c after
+ * verdict.bpf.h.
  *
  * Values are read and written without a lock: a socket's packets may run
  * on two CPUs at once (egress and ingress).  Writers clear gen first and
@@ -120,7 +121,7 @@ static __always_inline int peer_is(const struct cg_sk_peer *e,
 }
 
 /* Index of a live entry for @p's peer under @gen, or -1. */
-static __always_inline int peer_find(struct cg_sk *st, const struct pkt *p,
+static __always_inline int peer_find(struct cg_sk_peers *st, const struct pkt *p,
 				     __u32 gen, __u64 now)
 {
 	int i;
@@ -136,7 +137,8 @@ static __always_inline int peer_find(struct cg_sk *st, const struct pkt *p,
 
 /* Where a new peer goes: its old entry, a free or expired one, else
  * round robin (the oldest peers are forgotten first, roughly). */
-static __always_inline int peer_place(struct cg_sk *st, const struct pkt *p,
+static __always_inline int peer_place(struct cg_sk_peers *st,
+				      const struct pkt *p,
 				      __u32 gen, __u64 now)
 {
 	int i, free_i = -1;
@@ -152,13 +154,14 @@ static __always_inline int peer_place(struct cg_sk *st, const struct pkt *p,
 	}
 	if (free_i >= 0)
 		return free_i;
-	i = st->next_peer & (CG_SK_PEERS - 1);
-	st->next_peer = i + 1;
+	i = st->next & (CG_SK_PEERS - 1);
+	st->next = i + 1;
 	return i;
 }
 
 /* Remembers an exchange with @p's peer that was let through. */
-static __always_inline void peer_add(struct cg_sk *st, const struct pkt *p,
+static __always_inline void peer_add(struct cg_sk_peers *st,
+				     const struct pkt *p,
 				     __u32 gen, __u32 slot,
 				     const struct verdict *vd, int rdir,
 				     __u64 now)

@@ -267,6 +267,7 @@ static __always_inline int judge_skb(struct __sk_buff *skb,
 {
 	__u32 slot = hc->bound.slot, gen = hc->bound.gen;
 	int kind = sk ? sk_kind(sk) : SKK_PACKET, rdir = dir, i;
+	struct cg_sk_peers *ps = NULL;
 	struct cg_sk_peer *e;
 	struct verdict vd;
 	struct pkt p = {};
@@ -274,9 +275,10 @@ static __always_inline int judge_skb(struct __sk_buff *skb,
 
 	if (!parse(skb, dir, &p))
 		return CG_SKB_PASS;	/* not IP: not ours to judge */
-	/* @st: what cached() found already (a listener's or an unconnected
-	 * socket's storage), else created here for the kinds that use it. */
-	if (kind == SKK_PACKET)
+	/* @st: what cached() found already (a listener's storage), else
+	 * created here for the kinds that keep a connection verdict;
+	 * unconnected UDP keeps its peers in cg_sk_peers instead. */
+	if (kind != SKK_CONN && kind != SKK_LISTEN)
 		st = NULL;
 	else if (!st)
 		st = bpf_sk_storage_get(&cg_sk, sk, 0,
@@ -294,11 +296,13 @@ static __always_inline int judge_skb(struct __sk_buff *skb,
 			sk_forget(st);
 	} else if (kind == SKK_CONN) {
 		rdir = conn_dir(skb, sk, st);
-	} else if (kind == SKK_PEERS && st && p.parsed) {
+	} else if (kind == SKK_PEERS && p.parsed) {
+		ps = bpf_sk_storage_get(&cg_sk_peers, sk, 0,
+					BPF_SK_STORAGE_GET_F_CREATE);
 		now = bpf_ktime_get_coarse_ns();
-		i = peer_find(st, &p, gen, now);
-		if (i >= 0) {	/* a datagram of a recent exchange */
-			e = &st->peer[i & (CG_SK_PEERS - 1)];
+		i = ps ? peer_find(ps, &p, gen, now) : -1;
+		if (ps && i >= 0) {	/* a datagram of a recent exchange */
+			e = &ps->peer[i & (CG_SK_PEERS - 1)];
 			e->seen_ns = now;
 			return account(skb, dir, hc, e->action,
 				       e->flags & CG_SKF_AUDIT, e->rule, 0);
@@ -309,9 +313,9 @@ static __always_inline int judge_skb(struct __sk_buff *skb,
 	/* A verdict from a partial header is not the connection's. */
 	if (st && p.parsed && kind == SKK_CONN)
 		sk_store(st, sk->protocol, gen, slot, &vd, rdir);
-	else if (st && p.parsed && kind == SKK_PEERS &&
-		 result_of(vd.action, vd.flags & CG_F_AUDIT) != CG_RES_DROP)
-		peer_add(st, &p, gen, slot, &vd, rdir, now);
+	else if (ps && result_of(vd.action, vd.flags & CG_F_AUDIT) !=
+		 CG_RES_DROP)
+		peer_add(ps, &p, gen, slot, &vd, rdir, now);
 	return account(skb, dir, hc, vd.action, vd.flags & CG_F_AUDIT,
 		       vd.rule, !p.parsed);
 }
@@ -383,13 +387,14 @@ static __always_inline int guard_addr(struct bpf_sock_addr *ctx, int v6,
 				      int is_connect)
 {
 	struct cg_hook_counters *hc = hook_bound();
+	struct cg_sk_peers *ps = NULL;
 	struct cg_sk *st = NULL;
 	struct cg_sk_peer *e;
 	struct verdict vd;
 	struct pkt p = { .parsed = 1 };
 	__u32 slot, gen, ip6[4];
 	__u64 now = 0;
-	int res, i;
+	int res, i, conn;
 
 	slot = hc->bound.slot;
 	gen = hc->bound.gen;
@@ -404,14 +409,20 @@ static __always_inline int guard_addr(struct bpf_sock_addr *ctx, int v6,
 	}
 	p.proto = ctx->protocol == CG_P_ICMPV6 ? CG_P_ICMP : ctx->protocol;
 	p.port = p.peer_port = bpf_ntohs((__u16)ctx->user_port);
-	if (ctx->sk && gen)
+	/* connect() of a TCP/UDP socket opens a connection: its verdict is
+	 * cached (cg_sk); anything else is an exchange with a peer. */
+	conn = is_connect && conn_type(ctx->protocol, ctx->type);
+	if (ctx->sk && gen && conn)
 		st = bpf_sk_storage_get(&cg_sk, ctx->sk, 0,
 					BPF_SK_STORAGE_GET_F_CREATE);
-	if (st && !is_connect) {
+	else if (ctx->sk && gen)
+		ps = bpf_sk_storage_get(&cg_sk_peers, ctx->sk, 0,
+					BPF_SK_STORAGE_GET_F_CREATE);
+	if (ps && !is_connect) {
 		now = bpf_ktime_get_coarse_ns();
-		i = peer_find(st, &p, gen, now);
+		i = peer_find(ps, &p, gen, now);
 		if (i >= 0) {
-			e = &st->peer[i & (CG_SK_PEERS - 1)];
+			e = &ps->peer[i & (CG_SK_PEERS - 1)];
 			e->seen_ns = now;
 			vd.action = e->action;
 			vd.rule = e->rule;
@@ -420,12 +431,12 @@ static __always_inline int guard_addr(struct bpf_sock_addr *ctx, int v6,
 		}
 	}
 	decide(slot, CG_DIR_EGRESS_V, &p, &vd);
-	if (st && is_connect && conn_type(ctx->protocol, ctx->type)) {
+	if (st) {
 		st->role = CG_SKR_OUTBOUND;
 		sk_store(st, ctx->protocol, gen, slot, &vd, CG_DIR_EGRESS_V);
-	} else if (st && result_of(vd.action, vd.flags & CG_F_AUDIT) !=
+	} else if (ps && result_of(vd.action, vd.flags & CG_F_AUDIT) !=
 		   CG_RES_DROP) {
-		peer_add(st, &p, gen, slot, &vd, CG_DIR_EGRESS_V, now);
+		peer_add(ps, &p, gen, slot, &vd, CG_DIR_EGRESS_V, now);
 	}
 count:
 	res = result_of(vd.action, vd.flags & CG_F_AUDIT);

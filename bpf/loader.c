@@ -66,6 +66,7 @@ const char *const cg_map_names[CG_MAP_MAX] = {
 	[CG_MAP_LSM_COUNTS] = "cg_lsm_counts",
 	[CG_MAP_PORTS] = "cg_ports",
 	[CG_MAP_SK] = "cg_sk",	/* read by `cgguard sockets` via sock_diag */
+	[CG_MAP_SK_PEERS] = "cg_sk_peers",	/* so is this */
 	[CG_MAP_EVENTS] = "cg_events",
 	[CG_MAP_EVCFG] = "cg_evcfg",
 	[CG_MAP_EVSTATE] = "cg_evstate",
@@ -358,6 +359,18 @@ static int open_pins(struct cg_guard *g)
 			return bpf_err(-errno, "reading program info");
 		g->prog_id[i] = pi.id;
 	}
+	/* The ABI first: another ABI may pin another set of maps. */
+	fd = cg_pin_get_at(pindir(g, CG_PIN_MAP), cg_map_names[CG_MAP_INFO]);
+	memset(&info, 0, sizeof(info));
+	if (fd >= 0 && bpf_map_lookup_elem(fd, &zero, &info))
+		memset(&info, 0, sizeof(info));
+	if (fd >= 0)
+		close(fd);
+	if (fd >= 0 && info.abi != CG_ABI_VERSION)
+		return cg_seterr(-EPROTO, "pinned state under " CG_PIN_ROOT
+				 " has ABI %u, this cgguard speaks %u: detach "
+				 "everything with the old binary first",
+				 info.abi, CG_ABI_VERSION);
 	for (i = 0; i < CG_MAP_MAX; i++) {
 		fd = cg_pin_get_at(pindir(g, CG_PIN_MAP), cg_map_names[i]);
 		if (fd < 0) {
@@ -368,15 +381,8 @@ static int open_pins(struct cg_guard *g)
 		}
 		g->map_fd[i] = fd;
 	}
-	memset(&info, 0, sizeof(info));
-	if (!bpf_map_lookup_elem(g->map_fd[CG_MAP_INFO], &zero, &info) &&
-	    info.abi == CG_ABI_VERSION && info.build != objects_build())
+	if (info.build != objects_build())
 		g->stale = 1;	/* programs of another build: still our ABI */
-	if (info.abi != CG_ABI_VERSION)
-		return cg_seterr(-EPROTO, "pinned state under " CG_PIN_ROOT
-				 " has ABI %u, this cgguard speaks %u: detach "
-				 "everything with the old binary first",
-				 info.abi, CG_ABI_VERSION);
 	return 0;
 }
 

@@ -68,6 +68,7 @@ enum cg_map_id {
 	CG_MAP_EVCFG,		/* per-slot event rate */
 	CG_MAP_EVSTATE,		/* per-cgroup token bucket and event counts */
 	CG_MAP_CGRULE_HITS,	/* per-cgroup rule hits */
+	CG_MAP_SK_PEERS,	/* unconnected UDP sockets' recent peers */
 	CG_MAP_MAX,
 };
 

@@ -32,6 +32,14 @@ struct {
 	__type(value, struct cg_sk);
 } cg_sk SEC(".maps");
 
+/* Per unconnected UDP socket: its recent peers (cgguard_abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct cg_sk_peers);
+} cg_sk_peers SEC(".maps");
+
 /* Per (cgroup, attach type): which slot this attachment enforces. */
 struct {
 	__uint(type, BPF_MAP_TYPE_CGROUP_STORAGE);

@@ -102,22 +102,28 @@ struct sockvec {
  * guarded cgroups a socket also holds the inner cgroup's verdict; that
  * one shows as "stale" too when scoped to the outer cgroup: it is not a
  * verdict of the outer cgroup's current policy.  Unconnected UDP keeps
- * per-peer verdicts in peer[] instead; they are counted only.
+ * per-peer verdicts in cg_sk_peers instead; they are counted only.
  */
 static void decode_storage(const struct cg_sock *sk, __u32 gen,
 			   struct cg_sockinfo *si)
 {
 	const struct cg_sk_verdict *v = NULL;
-	struct cg_sk st;	/* a copy: netlink data is 4-byte aligned */
+	/* copies: netlink data is 4-byte aligned */
+	struct cg_sk_peers ps;
+	struct cg_sk st;
 	int i;
 
 	si->role = CG_SKR_UNKNOWN;
-	if (!sk->stg || sk->stg_len != sizeof(st))
+	if (sk->stg[1] && sk->stg_len[1] == sizeof(ps)) {
+		memcpy(&ps, sk->stg[1], sizeof(ps));
+		for (i = 0; i < CG_SK_PEERS; i++)
+			si->peers += ps.peer[i].family &&
+				     ps.peer[i].gen == gen;
+	}
+	if (!sk->stg[0] || sk->stg_len[0] != sizeof(st))
 		return;	/* never judged (or a layout we do not know) */
-	memcpy(&st, sk->stg, sizeof(st));
+	memcpy(&st, sk->stg[0], sizeof(st));
 	si->role = st.role;
-	for (i = 0; i < CG_SK_PEERS; i++)
-		si->peers += st.peer[i].family && st.peer[i].gen == gen;
 	for (i = 0; i < CG_SK_VERDICTS; i++) {
 		if (!st.v[i].gen)
 			continue;
@@ -157,7 +163,8 @@ static int collect(const struct cg_sock *sk, void *ctx)
 	si = &sv->v[sv->n++];
 	memset(si, 0, sizeof(*si));
 	si->sk = *sk;
-	si->sk.stg = NULL;	/* points into a netlink buffer */
+	/* points into a netlink buffer */
+	memset(si->sk.stg, 0, sizeof(si->sk.stg));
 	decode_storage(sk, sv->gen, si);
 	return 0;
 }
@@ -221,10 +228,25 @@ static void classify(struct sockvec *sv)
 	}
 }
 
-/* The socket-storage map, if these pins have one (older ABIs do not). */
-static int stg_map_fd(struct cg_guard *g)
+/* The socket-storage maps, in the order decode_storage() reads them:
+ * connection verdicts, then unconnected UDP peers. */
+static int stg_maps(struct cg_guard *g, struct cg_stg_map stg[2])
 {
-	return g->map_fd[CG_MAP_SK];
+	static const int ids[2] = { CG_MAP_SK, CG_MAP_SK_PEERS };
+	struct bpf_map_info mi;
+	__u32 len;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		memset(&mi, 0, sizeof(mi));
+		len = sizeof(mi);
+		stg[i].fd = g->map_fd[ids[i]];
+		if (bpf_obj_get_info_by_fd(stg[i].fd, &mi, &len))
+			return bpf_err(-errno, "reading the socket-storage "
+				       "maps' ids");
+		stg[i].id = mi.id;
+	}
+	return 0;
 }
 
 static int cmp_sock(const void *a, const void *b)
@@ -247,6 +269,7 @@ static int scan_all(struct cg_guard *g, const char *cgpath,
 		    struct cg_sockscope *sc, struct cg_sockscan **scan,
 		    struct sockvec *sv)
 {
+	struct cg_stg_map stg[2];
 	int err;
 
 	memset(sv, 0, sizeof(*sv));
@@ -254,7 +277,9 @@ static int scan_all(struct cg_guard *g, const char *cgpath,
 	if (err)
 		return err;
 	sv->gen = sc->gen;
-	err = cg_sockscan_dump(*scan, stg_map_fd(g), collect, sv);
+	err = stg_maps(g, stg);
+	if (!err)
+		err = cg_sockscan_dump(*scan, stg, 2, collect, sv);
 	if (err) {
 		free(sv->v);
 		cg_sockscan_close(*scan);

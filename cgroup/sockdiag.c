@@ -177,6 +177,8 @@ struct dump_ctx {
 	void *ctx;
 	int ret;		/* first non-zero return of cb */
 	int nlerr;		/* -errno of an NLMSG_ERROR */
+	const struct cg_stg_map *stg;	/* storage maps asked for */
+	int nstg;
 };
 
 static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
@@ -186,20 +188,28 @@ static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 	return NL_STOP;
 }
 
-/* The value of the one map we asked for, from INET_DIAG_SK_BPF_STORAGES. */
-static void read_storage(struct nlattr *stgs, struct cg_sock *sk)
+/* The values of the maps we asked for, from INET_DIAG_SK_BPF_STORAGES,
+ * placed by map id in the order they were asked for. */
+static void read_storage(const struct dump_ctx *d, struct nlattr *stgs,
+			 struct cg_sock *sk)
 {
 	struct nlattr *one, *tb[SK_DIAG_BPF_STORAGE_MAX + 1];
-	int rem;
+	__u32 id;
+	int rem, i;
 
 	nla_for_each_nested(one, stgs, rem) {
 		if (nla_type(one) != SK_DIAG_BPF_STORAGE ||
 		    nla_parse_nested(tb, SK_DIAG_BPF_STORAGE_MAX, one, NULL) ||
-		    !tb[SK_DIAG_BPF_STORAGE_MAP_VALUE])
+		    !tb[SK_DIAG_BPF_STORAGE_MAP_VALUE] ||
+		    !tb[SK_DIAG_BPF_STORAGE_MAP_ID])
 			continue;
-		sk->stg = nla_data(tb[SK_DIAG_BPF_STORAGE_MAP_VALUE]);
-		sk->stg_len = nla_len(tb[SK_DIAG_BPF_STORAGE_MAP_VALUE]);
-		return;
+		id = nla_get_u32(tb[SK_DIAG_BPF_STORAGE_MAP_ID]);
+		for (i = 0; i < d->nstg; i++) {
+			if (d->stg[i].id != id)
+				continue;
+			sk->stg[i] = nla_data(tb[SK_DIAG_BPF_STORAGE_MAP_VALUE]);
+			sk->stg_len[i] = nla_len(tb[SK_DIAG_BPF_STORAGE_MAP_VALUE]);
+		}
 	}
 }
 
@@ -249,13 +259,14 @@ static int on_sock(struct nl_msg *msg, void *arg)
 	sk.netns = d->s->tree.nsino[d->ns_idx];
 	sk.ns_idx = d->ns_idx;
 	if (tb[INET_DIAG_SK_BPF_STORAGES])
-		read_storage(tb[INET_DIAG_SK_BPF_STORAGES], &sk);
+		read_storage(d, tb[INET_DIAG_SK_BPF_STORAGES], &sk);
 	d->ret = d->cb(&sk, d->ctx);
 	return NL_OK;
 }
 
 static struct nl_msg *dump_request(struct cg_sockscan *s, int family,
-				   int proto, int stg_fd)
+				   int proto, const struct cg_stg_map *stg,
+				   int nstg)
 {
 	struct inet_diag_req_v2 req = {
 		.sdiag_family = family,
@@ -267,6 +278,7 @@ static struct nl_msg *dump_request(struct cg_sockscan *s, int family,
 	};
 	struct nl_msg *msg = nlmsg_alloc_size(s->bclen + 4096);
 	struct nlattr *nest;
+	int i;
 
 	if (!msg)
 		return NULL;
@@ -275,11 +287,14 @@ static struct nl_msg *dump_request(struct cg_sockscan *s, int family,
 	    nlmsg_append(msg, &req, sizeof(req), NLMSG_ALIGNTO) ||
 	    (s->bc && nla_put(msg, INET_DIAG_REQ_BYTECODE, s->bclen, s->bc)))
 		goto fail;
-	if (stg_fd >= 0) {
+	if (nstg > 0) {
 		nest = nla_nest_start(msg, INET_DIAG_REQ_SK_BPF_STORAGES);
-		if (!nest ||
-		    nla_put_u32(msg, SK_DIAG_BPF_STORAGE_REQ_MAP_FD, stg_fd))
+		if (!nest)
 			goto fail;
+		for (i = 0; i < nstg; i++)
+			if (nla_put_u32(msg, SK_DIAG_BPF_STORAGE_REQ_MAP_FD,
+					stg[i].fd))
+				goto fail;
 		nla_nest_end(msg, nest);
 	}
 	return msg;
@@ -288,7 +303,7 @@ fail:
 	return NULL;
 }
 
-static int dump_one(struct dump_ctx *d, int family, int proto, int stg_fd)
+static int dump_one(struct dump_ctx *d, int family, int proto)
 {
 	struct nl_sock *nl;
 	struct nl_msg *msg;
@@ -297,7 +312,7 @@ static int dump_one(struct dump_ctx *d, int family, int proto, int stg_fd)
 	err = nl_for(d->s, d->ns_idx, &nl);
 	if (err)
 		return err;
-	msg = dump_request(d->s, family, proto, stg_fd);
+	msg = dump_request(d->s, family, proto, d->stg, d->nstg);
 	if (!msg)
 		return -ENOMEM;
 	d->proto = proto;
@@ -323,12 +338,14 @@ static int dump_one(struct dump_ctx *d, int family, int proto, int stg_fd)
 	return 0;
 }
 
-int cg_sockscan_dump(struct cg_sockscan *s, int stg_map_fd, cg_sock_cb cb,
-		     void *ctx)
+int cg_sockscan_dump(struct cg_sockscan *s, const struct cg_stg_map *stg,
+		     int nstg, cg_sock_cb cb, void *ctx)
 {
 	static const int fams[] = { AF_INET, AF_INET6 };
 	static const int protos[] = { IPPROTO_TCP, IPPROTO_UDP };
-	struct dump_ctx d = { .s = s, .cb = cb, .ctx = ctx };
+	struct dump_ctx d = { .s = s, .cb = cb, .ctx = ctx, .stg = stg,
+			      .nstg = nstg < 0 ? 0 : nstg > CG_SOCK_STG_MAX ?
+				      CG_SOCK_STG_MAX : nstg };
 	size_t n;
 	int f, p, err = 0;
 
@@ -336,8 +353,7 @@ int cg_sockscan_dump(struct cg_sockscan *s, int stg_map_fd, cg_sock_cb cb,
 		d.ns_idx = n;
 		for (p = 0; p < 2 && !err && !d.ret; p++)
 			for (f = 0; f < 2 && !err && !d.ret; f++)
-				err = dump_one(&d, fams[f], protos[p],
-					       stg_map_fd);
+				err = dump_one(&d, fams[f], protos[p]);
 	}
 	return err ? err : d.ret;
 }

@@ -28,6 +28,8 @@
 #define CG_SCAN_MAX_NETNS	1024
 #define CG_SCAN_MAX_PIDS	(1u << 20)
 
+#define CG_SOCK_STG_MAX	2
+
 struct cg_sock {
 	uint8_t family;		/* AF_INET or AF_INET6 */
 	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
@@ -45,8 +47,9 @@ struct cg_sock {
 	uint64_t cgid;		/* the socket's cgroup */
 	uint64_t netns;		/* inode of its network namespace */
 	int ns_idx;		/* which namespace of the scan (for destroy) */
-	const void *stg;	/* the storage map's value, NULL if none */
-	uint32_t stg_len;
+	/* the value of each storage map asked for, NULL if none */
+	const void *stg[CG_SOCK_STG_MAX];
+	uint32_t stg_len[CG_SOCK_STG_MAX];
 	struct inet_diag_sockid id;	/* as dumped: what SOCK_DESTROY needs */
 };
 
@@ -62,15 +65,22 @@ void cg_sockscan_close(struct cg_sockscan *s);
 size_t cg_sockscan_ncgroups(const struct cg_sockscan *s);
 size_t cg_sockscan_nnetns(const struct cg_sockscan *s);
 
+/* A BPF_MAP_TYPE_SK_STORAGE map whose values a dump asks for. */
+struct cg_stg_map {
+	int fd;
+	uint32_t id;	/* as sock_diag names it in the reply */
+};
+
 typedef int (*cg_sock_cb)(const struct cg_sock *sk, void *ctx);
 /*
  * Calls @cb for every TCP and UDP socket of the tree (TCP in every state
- * with a full socket, as `ss -a --cgroup` lists them).  @stg_map_fd >= 0
- * asks for that BPF_MAP_TYPE_SK_STORAGE map's value of each socket.  A
- * non-zero return of @cb stops the scan and is returned.
+ * with a full socket, as `ss -a --cgroup` lists them), with the value of
+ * each of the @nstg (at most CG_SOCK_STG_MAX) storage maps in sk->stg[],
+ * in the order given.  A non-zero return of @cb stops the scan and is
+ * returned.
  */
-int cg_sockscan_dump(struct cg_sockscan *s, int stg_map_fd, cg_sock_cb cb,
-		     void *ctx);
+int cg_sockscan_dump(struct cg_sockscan *s, const struct cg_stg_map *stg,
+		     int nstg, cg_sock_cb cb, void *ctx);
 /* Destroys one socket seen by cg_sockscan_dump() (SOCK_DESTROY): its
  * owner gets ECONNABORTED.  -ENOENT if it is already gone. */
 int cg_sockscan_destroy(struct cg_sockscan *s, const struct cg_sock *sk);
