@@ -14,7 +14,7 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -I$(OUTPUT) -Ibpf $(LIBBPF_CFLAGS) $(LIBNL_CFLAGS)
 LDLIBS    += $(LIBBPF_LIBS) -lelf -lz -lyaml -lnl-3
 
-BPF_SRCS  := bpf/guard.bpf.c bpf/lsm.bpf.c bpf/sockfilter.bpf.c
+BPF_SRCS  := bpf/guard.bpf.c bpf/lsm.bpf.c bpf/sockfilter.bpf.c bpf/sockiter.bpf.c
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
@@ -23,7 +23,7 @@ LIB_SRCS  := lib/err.c lib/json.c lib/unixconn.c cgroup/cgroup.c policy/names.c 
              bpf/attach.c bpf/upgrade.c \
              bpf/probe.c bpf/sockfilter.c libcgguard/cgguard.c libcgguard/classic.c
 # Sockets of a guarded cgroup: sock_diag (libnl-3), verdicts, --kill-denied.
-LIB_SRCS  += cgroup/cgtree.c cgroup/sockdiag.c bpf/sockets.c
+LIB_SRCS  += cgroup/cgtree.c cgroup/sockdiag.c bpf/sockets.c bpf/sockiter.c
 # Events: ring buffer reader, decoding, explain.
 LIB_SRCS  += bpf/evmaps.c events/decode.c events/reader.c events/explain.c
 # cgguard sandbox: Landlock, seccomp, the unprivileged socket's client

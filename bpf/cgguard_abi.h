@@ -219,6 +219,23 @@ struct cg_sk_peers {
 	struct cg_sk_peer peer[CG_SK_PEERS];
 };
 
+/*
+ * One record of the UDP socket iterator (sockiter.bpf.c): sock_diag
+ * returns BPF socket storage for TCP sockets only (inet_sk_diag_fill
+ * stops early for sockets without an inet_connection_sock), so `cgguard
+ * sockets` reads UDP sockets' storage through an iter/udp program.
+ */
+#define CG_SKR_HAS_SK		(1u << 0)	/* @sk is valid */
+#define CG_SKR_HAS_PEERS	(1u << 1)	/* @peers is valid */
+
+struct cg_sk_rec {
+	__u64 cookie;		/* the socket's, as sock_diag reports it */
+	__u32 has;		/* CG_SKR_HAS_* */
+	__u32 pad;
+	struct cg_sk sk;
+	struct cg_sk_peers peers;
+};
+
 /* sock_create / bind / LSM verdicts, per slot (array map cg_sockcfg). */
 #define CG_MAX_BIND_RANGES	16
 #define CG_SF_AUDIT		(1u << 0)	/* policy mode audit */

@@ -24,21 +24,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } cg_ports SEC(".maps");
 
-/* Per socket: the verdict of its connection(s) (cgguard_abi.h, cg_sk). */
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
-	__type(key, int);
-	__type(value, struct cg_sk);
-} cg_sk SEC(".maps");
-
-/* Per unconnected UDP socket: its recent peers (cgguard_abi.h). */
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct cg_sk_peers);
-} cg_sk_peers SEC(".maps");
+#include "skmaps.bpf.h"
 
 /* Per (cgroup, attach type): which slot this attachment enforces. */
 struct {

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "sockets.h"
+#include "sockiter.h"
 #include "loader_int.h"
 #include "../cgroup/cgroup.h"
 #include "../lib/err.h"
@@ -93,7 +94,28 @@ struct sockvec {
 	struct cg_sockinfo *v;
 	size_t n, cap;
 	__u32 gen;
+	struct cg_udp_stg udp;	/* UDP sockets' storage, by cookie */
+	int udp_err;		/* reading it failed: UDP verdicts unknown */
 };
+
+/* A UDP socket's storage comes from the iterator (sockiter.c): points
+ * @sk's storage at the socket's record there. */
+static void udp_storage(const struct sockvec *sv, struct cg_sock *sk)
+{
+	const struct cg_sk_rec *r;
+
+	if (sk->proto != IPPROTO_UDP || sk->stg[0] || sk->stg[1])
+		return;
+	r = cg_udp_stg_find(&sv->udp, sk->cookie);
+	if (r && (r->has & CG_SKR_HAS_SK)) {
+		sk->stg[0] = &r->sk;
+		sk->stg_len[0] = sizeof(r->sk);
+	}
+	if (r && (r->has & CG_SKR_HAS_PEERS)) {
+		sk->stg[1] = &r->peers;
+		sk->stg_len[1] = sizeof(r->peers);
+	}
+}
 
 /*
  * The datapath's cached verdict (cg_sk, cgguard_abi.h): the entry of v[]
@@ -163,9 +185,11 @@ static int collect(const struct cg_sock *sk, void *ctx)
 	si = &sv->v[sv->n++];
 	memset(si, 0, sizeof(*si));
 	si->sk = *sk;
-	/* points into a netlink buffer */
+	udp_storage(sv, &si->sk);
+	decode_storage(&si->sk, sv->gen, si);
+	si->stg_unknown = sk->proto == IPPROTO_UDP && sv->udp_err;
+	/* points into a netlink buffer or sv->udp */
 	memset(si->sk.stg, 0, sizeof(si->sk.stg));
-	decode_storage(sk, sv->gen, si);
 	return 0;
 }
 
@@ -277,9 +301,15 @@ static int scan_all(struct cg_guard *g, const char *cgpath,
 	if (err)
 		return err;
 	sv->gen = sc->gen;
+	/* Not fatal: TCP verdicts still come through sock_diag. */
+	sv->udp_err = cg_udp_stg_read(g, *scan, &sv->udp);
+	if (sv->udp_err)
+		snprintf(sc->udp_err, sizeof(sc->udp_err), "%s",
+			 cg_lasterr());
 	err = stg_maps(g, stg);
 	if (!err)
 		err = cg_sockscan_dump(*scan, stg, 2, collect, sv);
+	cg_udp_stg_free(&sv->udp);
 	if (err) {
 		free(sv->v);
 		cg_sockscan_close(*scan);

@@ -31,6 +31,8 @@ struct cg_sockinfo {
 	int audit;		/* policy in audit mode: a deny passes */
 	int role;		/* CG_SKR_* from the storage */
 	unsigned peers;		/* unconnected UDP: peers of a current exchange */
+	int stg_unknown;	/* its storage could not be read (UDP: the
+				 * iterator failed, cg_sockscope.udp_err) */
 };
 
 /* The guarded cgroup a scan covers and what it enforces. */
@@ -41,6 +43,7 @@ struct cg_sockscope {
 	__u64 guarded_id;		/* the guarded cgroup enforcing on it */
 	__u32 gen;			/* current policy generation */
 	size_t ncgroups, nnetns;
+	char udp_err[256];		/* why UDP verdicts are unknown, or "" */
 };
 
 /*

@@ -338,6 +338,26 @@ static int dump_one(struct dump_ctx *d, int family, int proto)
 	return 0;
 }
 
+int cg_sockscan_each_netns(struct cg_sockscan *s, int (*fn)(void *arg),
+			   void *arg)
+{
+	size_t i;
+	int err = 0, back;
+
+	for (i = 0; i < s->tree.nns && !err; i++) {
+		if (i && setns(s->tree.nsfd[i], CLONE_NEWNET))
+			return cg_seterr(-errno, "entering network namespace "
+					 "%llu: %m",
+					 (unsigned long long)s->tree.nsino[i]);
+		err = fn(arg);
+		back = i ? setns(s->tree.nsfd[0], CLONE_NEWNET) : 0;
+		if (back)
+			return cg_seterr(-errno, "returning to our network "
+					 "namespace: %m");
+	}
+	return err;
+}
+
 int cg_sockscan_dump(struct cg_sockscan *s, const struct cg_stg_map *stg,
 		     int nstg, cg_sock_cb cb, void *ctx)
 {

@@ -81,6 +81,10 @@ typedef int (*cg_sock_cb)(const struct cg_sock *sk, void *ctx);
  */
 int cg_sockscan_dump(struct cg_sockscan *s, const struct cg_stg_map *stg,
 		     int nstg, cg_sock_cb cb, void *ctx);
+/* Calls @fn inside each network namespace of the scan in turn (ours
+ * first); the first non-zero return stops and is returned. */
+int cg_sockscan_each_netns(struct cg_sockscan *s, int (*fn)(void *arg),
+			   void *arg);
 /* Destroys one socket seen by cg_sockscan_dump() (SOCK_DESTROY): its
  * owner gets ECONNABORTED.  -ENOENT if it is already gone. */
 int cg_sockscan_destroy(struct cg_sockscan *s, const struct cg_sock *sk);

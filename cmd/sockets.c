@@ -39,10 +39,13 @@ static const char *kind_str(enum cg_sock_kind k)
 	return s[k];
 }
 
-/* "allow", "deny", "stale (allow, gen 3)", "not yet judged", "-". */
+/* "allow", "deny", "stale (allow, gen 3)", "not yet judged", "-",
+ * "unknown". */
 static void verdict_str(const struct cg_sockinfo *si, char *buf, size_t len)
 {
-	if (!si->judged)
+	if (si->stg_unknown && si->kind != CG_SK_UNCONNECTED)
+		snprintf(buf, len, "unknown");
+	else if (!si->judged)
 		snprintf(buf, len, "%s", si->kind == CG_SK_LISTENER ||
 			 si->kind == CG_SK_UNCONNECTED ? "-" : "not yet judged");
 	else if (si->stale)
@@ -159,6 +162,9 @@ static int list_sockets(struct cg_guard *g, const char *cgpath)
 	}
 	if (load_slot_policy(sc.slot.source, &c.p))
 		c.p = NULL;	/* file gone or changed: rule numbers only */
+	if (sc.udp_err[0])
+		fprintf(stderr, "%s: sockets: UDP verdicts unknown: %s\n",
+			prog_name, sc.udp_err);
 	header(&c);
 	for (i = 0; i < n; i++)
 		print_sock(&c, &v[i]);

@@ -33,6 +33,10 @@ in_ns_cg "$SUB" $NS_C "$STREAM" sink :: 5353 udp > "$T/lu" & wait_ready "$T/lu"
 in_ns_cg "$SUB" $NS_S "$STREAM" sink 10.210.0.2 7200 tcp > "$T/ls" & wait_ready "$T/ls"
 # Into the child's listener from outside: an accepted socket in the tree.
 ip netns exec $NS_S "$STREAM" send 10.210.0.1 7100 tcp 8000 > "$T/in" &
+# Datagrams from two peers to the unconnected UDP socket: it remembers
+# both (cg_sk_peers), the second peer's two datagrams as one.
+ip netns exec $NS_S "$TRAFFIC" udp-send 10.210.0.1 5353 1 >/dev/null
+ip netns exec $NS_S "$TRAFFIC" udp-send fd10:210::1 5353 2 >/dev/null
 # A bystander in another cgroup, same namespace: never listed.
 in_ns_cg "$OTHER" $NS_C "$STREAM" send 10.210.0.2 7001 tcp 8000 > "$T/by" &
 sleep 0.5
@@ -63,6 +67,13 @@ expect_eq "v4 stream kind" "$(kinds '.peer == "10.210.0.2:7001"')" connected
 expect_eq "v6 stream kind" "$(kinds '.peer == "[fd10:210::2]:7002"')" connected
 expect_eq "connected UDP kind" "$(kinds '.netid == "udp" and .peer == "10.210.0.2:7003"')" connected
 expect_eq "unconnected UDP kind" "$(kinds '.local == "*:5353"')" unconnected
+# UDP storage comes through the socket iterator (sock_diag has TCP's only)
+expect_eq "connected UDP: verdict cached at connect()" \
+	"$(jq -r '[.sockets[] | select(.netid == "udp" and .peer == "10.210.0.2:7003") | .verdict][0]' "$T/j")" allow
+expect_eq "v4 stream: verdict" \
+	"$(jq -r '[.sockets[] | select(.peer == "10.210.0.2:7001") | .verdict][0]' "$T/j")" allow
+expect_eq "unconnected UDP: peers remembered" \
+	"$(jq '[.sockets[] | select(.local == "*:5353") | .peers][0]' "$T/j")" 2
 expect_eq "listeners" "$(kinds '.state == "LISTEN"')" listener,listener
 expect_eq "accepted from outside" "$(kinds '.local == "10.210.0.1:7100" and .state == "ESTAB"')" accepted
 ns_of() { jq -r ".sockets[] | select(.local == \"$1\") | .netns" "$T/j"; }
