@@ -187,4 +187,18 @@ static __always_inline void peer_add(struct cg_sk_peers *st,
 	e->gen = gen;
 }
 
+/* peer_add() into the socket's peers, @ps if it has some already, else
+ * created now: only sockets that exchange something get any. */
+static __always_inline void peer_remember(struct cg_sk_peers *ps, void *sk,
+					  const struct pkt *p, __u32 gen,
+					  __u32 slot, const struct verdict *vd,
+					  int rdir, __u64 now)
+{
+	if (!ps)
+		ps = bpf_sk_storage_get(&cg_sk_peers, sk, 0,
+					BPF_SK_STORAGE_GET_F_CREATE);
+	if (ps)
+		peer_add(ps, p, gen, slot, vd, rdir, now);
+}
+
 #endif

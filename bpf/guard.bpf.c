@@ -297,8 +297,7 @@ static __always_inline int judge_skb(struct __sk_buff *skb,
 	} else if (kind == SKK_CONN) {
 		rdir = conn_dir(skb, sk, st);
 	} else if (kind == SKK_PEERS && p.parsed) {
-		ps = bpf_sk_storage_get(&cg_sk_peers, sk, 0,
-					BPF_SK_STORAGE_GET_F_CREATE);
+		ps = bpf_sk_storage_get(&cg_sk_peers, sk, 0, 0);
 		now = bpf_ktime_get_coarse_ns();
 		i = ps ? peer_find(ps, &p, gen, now) : -1;
 		if (ps && i >= 0) {	/* a datagram of a recent exchange */
@@ -313,9 +312,9 @@ static __always_inline int judge_skb(struct __sk_buff *skb,
 	/* A verdict from a partial header is not the connection's. */
 	if (st && p.parsed && kind == SKK_CONN)
 		sk_store(st, sk->protocol, gen, slot, &vd, rdir);
-	else if (ps && result_of(vd.action, vd.flags & CG_F_AUDIT) !=
-		 CG_RES_DROP)
-		peer_add(ps, &p, gen, slot, &vd, rdir, now);
+	else if (kind == SKK_PEERS && p.parsed &&
+		 result_of(vd.action, vd.flags & CG_F_AUDIT) != CG_RES_DROP)
+		peer_remember(ps, sk, &p, gen, slot, &vd, rdir, now);
 	return account(skb, dir, hc, vd.action, vd.flags & CG_F_AUDIT,
 		       vd.rule, !p.parsed);
 }
@@ -412,16 +411,11 @@ static __always_inline int guard_addr(struct bpf_sock_addr *ctx, int v6,
 	/* connect() of a TCP/UDP socket opens a connection: its verdict is
 	 * cached (cg_sk); anything else is an exchange with a peer. */
 	conn = is_connect && conn_type(ctx->protocol, ctx->type);
-	if (ctx->sk && gen && conn)
-		st = bpf_sk_storage_get(&cg_sk, ctx->sk, 0,
-					BPF_SK_STORAGE_GET_F_CREATE);
-	else if (ctx->sk && gen)
-		ps = bpf_sk_storage_get(&cg_sk_peers, ctx->sk, 0,
-					BPF_SK_STORAGE_GET_F_CREATE);
-	if (ps && !is_connect) {
+	if (ctx->sk && gen && !is_connect) {
+		ps = bpf_sk_storage_get(&cg_sk_peers, ctx->sk, 0, 0);
 		now = bpf_ktime_get_coarse_ns();
-		i = peer_find(ps, &p, gen, now);
-		if (i >= 0) {
+		i = ps ? peer_find(ps, &p, gen, now) : -1;
+		if (ps && i >= 0) {
 			e = &ps->peer[i & (CG_SK_PEERS - 1)];
 			e->seen_ns = now;
 			vd.action = e->action;
@@ -431,12 +425,26 @@ static __always_inline int guard_addr(struct bpf_sock_addr *ctx, int v6,
 		}
 	}
 	decide(slot, CG_DIR_EGRESS_V, &p, &vd);
-	if (st) {
-		st->role = CG_SKR_OUTBOUND;
-		sk_store(st, ctx->protocol, gen, slot, &vd, CG_DIR_EGRESS_V);
-	} else if (ps && result_of(vd.action, vd.flags & CG_F_AUDIT) !=
-		   CG_RES_DROP) {
-		peer_add(ps, &p, gen, slot, &vd, CG_DIR_EGRESS_V, now);
+	/* Storage only for what passes: a denied connect() or send fails
+	 * with EPERM and leaves the socket as it was (a UDP socket stays
+	 * connected to its earlier, allowed peer), so there is nothing to
+	 * remember, and nothing to allocate. */
+	if (!ctx->sk || !gen ||
+	    result_of(vd.action, vd.flags & CG_F_AUDIT) == CG_RES_DROP)
+		goto count;
+	if (conn) {
+		st = bpf_sk_storage_get(&cg_sk, ctx->sk, 0,
+					BPF_SK_STORAGE_GET_F_CREATE);
+		if (st) {
+			st->role = CG_SKR_OUTBOUND;
+			sk_store(st, ctx->protocol, gen, slot, &vd,
+				 CG_DIR_EGRESS_V);
+		}
+	} else {
+		if (!now)
+			now = bpf_ktime_get_coarse_ns();
+		peer_remember(ps, ctx->sk, &p, gen, slot, &vd,
+			      CG_DIR_EGRESS_V, now);
 	}
 count:
 	res = result_of(vd.action, vd.flags & CG_F_AUDIT);

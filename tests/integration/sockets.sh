@@ -45,13 +45,21 @@ for a in 10.210.0.3 fd10:210::3 ::ffff:10.210.0.3; do
 	r=$(client "$CG" tcp-fastopen $a 7000 1000)
 	expect_eq "TCP Fast Open to $a" "$(kv result "$r")" sendto_failed
 done
+# A denied connect() leaves a connected UDP socket with its allowed peer
+# (and its cached verdict): both rounds of datagrams arrive.
+serve udp-recv 10.210.0.2 5001 1500 "$T/ok4"
+r=$(client "$CG" udp-reconnect 10.210.0.2 5001 5 10.210.0.3)
+expect_eq "UDP re-connect() to a denied peer" "$(kv reconnect_errno "$r")" EPERM
+expect_eq "UDP sends to the allowed peer, before and after" "$(kv sent "$r")" 10
 wait
+expect_eq "UDP datagrams that reached 10.210.0.2 (the allowed peer)" "$(kv received "$(cat "$T/ok4")")" 10
 expect_eq "UDP datagrams that reached 10.210.0.3" "$(kv received "$(cat "$T/u4")")" 0
 expect_eq "UDP datagrams that reached fd10:210::3" "$(kv received "$(cat "$T/u6")")" 0
 expect_eq "TCP connections that reached 10.210.0.3" "$(kv connections "$(cat "$T/t4")")" 0
 expect_eq "TCP connections that reached fd10:210::3" "$(kv connections "$(cat "$T/t6")")" 0
-# 3 addresses x (1 connect + 1 UDP connect + 1 TFO) = 9 connect verdicts
-expect_eq "connect layer denials" "$(stat_get "$CG" operations connect denied)" 9
+# 3 addresses x (1 connect + 1 UDP connect + 1 TFO) = 9 connect verdicts,
+# and the UDP re-connect above
+expect_eq "connect layer denials" "$(stat_get "$CG" operations connect denied)" 10
 # 3 addresses x (3 sendto + 3 sendmsg + 1 sendmmsg stopping at the first)
 expect_eq "sendmsg layer denials" "$(stat_get "$CG" operations sendmsg denied)" 21
 expect_eq "packet layer drops (nothing got that far)" "$(stat_get "$CG" egress drop packets)" 0

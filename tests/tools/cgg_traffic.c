@@ -16,6 +16,8 @@
  *   udp-sendmmsg ADDR PORT N        N datagrams in one sendmmsg() call
  *   udp-connected ADDR PORT N       connect() then send() N datagrams
  *   udp-wait ADDR PORT N FILE       connect now, send N once FILE exists
+ *   udp-reconnect ADDR PORT N ADDR2 connect(), send N, connect() to ADDR2
+ *                                   (same port), then send N more
  *   tcp-fastopen ADDR PORT TIMEOUT_MS  sendto(MSG_FASTOPEN) 100 bytes
  *   bind ADDR PORT tcp|udp          bind() a socket; report result
  *   sock FAMILY TYPE PROTO          socket(); FAMILY inet|inet6|packet|unix,
@@ -249,6 +251,28 @@ static int udp_wait(const char *a, int port, int n, const char *file)
 	return 0;
 }
 
+/* A connected UDP socket whose second connect() may fail: it must stay
+ * connected to its first peer, and its datagrams keep going there. */
+static int udp_reconnect(const char *a, int port, int n, const char *a2)
+{
+	struct sockaddr_storage ss, ss2;
+	socklen_t len, len2;
+	int fd = sock_for(a, port, SOCK_DGRAM, &ss, &len), i, ok = 0, re;
+
+	if (tool_sockaddr(a2, port, &ss2, &len2) < 0)
+		return result(0, "address");
+	if (connect(fd, (void *)&ss, len))
+		return result(0, "connect");
+	for (i = 0; i < n; i++)
+		ok += send(fd, "cgguard!", 8, 0) == 8;
+	re = connect(fd, (void *)&ss2, len2) ? errno : 0;
+	for (i = 0; i < n; i++)
+		ok += send(fd, "cgguard!", 8, 0) == 8;
+	printf("sent=%d failed=%d reconnect_errno=%s\n", ok, 2 * n - ok,
+	       re ? strerrorname_np(re) : "0");
+	return 0;
+}
+
 static int tcp_fastopen(const char *a, int port, int timeout)
 {
 	struct sockaddr_storage ss;
@@ -321,6 +345,8 @@ int main(int argc, char **argv)
 		return udp_msgs(a, port, atoi(argv[4]), 2);
 	if (!strcmp(m, "udp-wait") && argc > 5)
 		return udp_wait(a, port, atoi(argv[4]), argv[5]);
+	if (!strcmp(m, "udp-reconnect") && argc > 5)
+		return udp_reconnect(a, port, atoi(argv[4]), argv[5]);
 	if (!strcmp(m, "tcp-fastopen"))
 		return tcp_fastopen(a, port, atoi(argv[4]));
 	if (!strcmp(m, "bind"))
