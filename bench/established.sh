@@ -21,66 +21,27 @@ ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-2}
 SIZES=${SIZES:-1000 100000}
 FAMS=${FAMS:-4 6}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CGGUARD=$ROOT/cgguard
-BENCH=$ROOT/.output/bench/bench_prog
+. "$(dirname "$0")/lib.sh"
 NS_A=cgg-bench-ea
 NS_B=cgg-bench-eb
 PORT=5501
-
-skip() { echo "== 3. established connections: skipped: $* =="; exit 0; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-[ -x "$CGGUARD" ] && [ -x "$BENCH" ] || skip "run 'make bench' first"
-CG2=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") {
-		if ($(i + 1) == "cgroup2") { print $5; exit } break } }' \
-	/proc/self/mountinfo)
-[ -n "$CG2" ] || skip "no cgroup2 mount"
+bench_prereq "3. established connections"
 CG=$CG2/cgg-bench-e-$$
 TMP=
 
 cleanup() {
-	local d
-	for d in "$CG2"/cgg-bench-e-*; do
-		[ -d "$d" ] || continue
-		"$CGGUARD" detach --cgroup "$d" >/dev/null 2>&1
-		rmdir "$d" 2>/dev/null
-	done
-	ip netns del $NS_A 2>/dev/null
-	ip netns del $NS_B 2>/dev/null
-	[ -n "$TMP" ] && rm -rf "$TMP"
+	bench_cleanup "$CG2/cgg-bench-e-" $NS_A $NS_B "$TMP"
 }
 cleanup
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 TMP=$(mktemp -d /tmp/cgg-bench-e.XXXXXX)
 
-ip netns add $NS_A && ip netns add $NS_B || { echo "cannot create namespaces" >&2; exit 1; }
-ip link add ea netns $NS_A type veth peer name eb netns $NS_B
-ip -n $NS_A link set lo up; ip -n $NS_B link set lo up
-ip -n $NS_A addr add 10.203.0.1/24 dev ea
-ip -n $NS_A addr add fd20:203::1/64 dev ea nodad
-ip -n $NS_B addr add 10.203.0.2/24 dev eb
-ip -n $NS_B addr add fd20:203::2/64 dev eb nodad
-ip -n $NS_A link set ea up; ip -n $NS_B link set eb up
-ip netns exec $NS_A ping -c1 -W1 10.203.0.2 >/dev/null 2>&1
-ip netns exec $NS_A ping -6 -c1 -W1 fd20:203::2 >/dev/null 2>&1
+veth_pair $NS_A $NS_B ea eb 203 || { echo "cannot create namespaces" >&2; exit 1; }
 mkdir "$CG" || exit 1
 
 # policy FAM N: N deny rules the traffic never matches, default allow.
-policy() {
-	awk -v fam=$1 -v n=$2 'BEGIN {
-		print "policy: cggbench-e" fam "-" n
-		print "egress:\n  default: allow\n  rules:"
-		for (i = 0; i < n; i++)
-			if (fam == 4)
-				printf "    - { action: deny, to: 10.%d.%d.%d/32 }\n",
-					204 + int(i / 65536), int(i / 256) % 256, i % 256
-			else
-				printf "    - { action: deny, to: \"fd30::%x:%x/128\" }\n",
-					int(i / 65536), i % 65536
-		print "ingress:\n  default: allow"
-	}' > "$TMP/p$1-$2.yaml"
-}
+policy() { deny_policy cggbench-e$1-$2 $1 $2 204 fd30: > "$TMP/p$1-$2.yaml"; }
 
 run() {	# run FAM: one flood under stats; prints "egress_ns noop_ns pps"
 	local dst=10.203.0.2 out
@@ -97,7 +58,6 @@ run() {	# run FAM: one flood under stats; prints "egress_ns noop_ns pps"
 	     END { print e, n, p }' <<<"$out"
 }
 
-median() { sort -n | awk '{ a[NR] = $1 } END { print NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 echo "== 3. established connections: egress program cost per packet in the datapath =="
 echo "64-byte UDP on one connected socket for ${SECS}s; BPF run-time stats; $ROUNDS rounds, medians"

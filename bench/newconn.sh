@@ -24,51 +24,25 @@ ROUNDS=${ROUNDS:-3}
 SECS=${SECS:-1}
 SIZES=${SIZES:-1000 100000}
 FAMS=${FAMS:-4 6}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CGGUARD=$ROOT/cgguard
-BENCH=$ROOT/.output/bench/bench_prog
+. "$(dirname "$0")/lib.sh"
 NS_A=cgg-bench-na
 NS_B=cgg-bench-nb
 PORT=5502
-
-skip() { echo "== 5. new connections: skipped: $* =="; exit 0; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-[ -x "$CGGUARD" ] && [ -x "$BENCH" ] || skip "run 'make bench' first"
-CG2=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") {
-		if ($(i + 1) == "cgroup2") { print $5; exit } break } }' \
-	/proc/self/mountinfo)
-[ -n "$CG2" ] || skip "no cgroup2 mount"
+bench_prereq "5. new connections"
 CG=$CG2/cgg-bench-n-$$
 TMP=
 SRV=
 
 cleanup() {
-	local d
 	[ -n "$SRV" ] && kill $SRV 2>/dev/null && wait $SRV 2>/dev/null
-	for d in "$CG2"/cgg-bench-n-*; do
-		[ -d "$d" ] || continue
-		"$CGGUARD" detach --cgroup "$d" >/dev/null 2>&1
-		rmdir "$d" 2>/dev/null
-	done
-	ip netns del $NS_A 2>/dev/null
-	ip netns del $NS_B 2>/dev/null
-	[ -n "$TMP" ] && rm -rf "$TMP"
+	bench_cleanup "$CG2/cgg-bench-n-" $NS_A $NS_B "$TMP"
 }
 cleanup
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 TMP=$(mktemp -d /tmp/cgg-bench-n.XXXXXX)
 
-ip netns add $NS_A && ip netns add $NS_B || { echo "cannot create namespaces" >&2; exit 1; }
-ip link add na netns $NS_A type veth peer name nb netns $NS_B
-ip -n $NS_A link set lo up; ip -n $NS_B link set lo up
-ip -n $NS_A addr add 10.204.0.1/24 dev na
-ip -n $NS_A addr add fd20:204::1/64 dev na nodad
-ip -n $NS_B addr add 10.204.0.2/24 dev nb
-ip -n $NS_B addr add fd20:204::2/64 dev nb nodad
-ip -n $NS_A link set na up; ip -n $NS_B link set nb up
-ip netns exec $NS_A ping -c1 -W1 10.204.0.2 >/dev/null 2>&1
-ip netns exec $NS_A ping -6 -c1 -W1 fd20:204::2 >/dev/null 2>&1
+veth_pair $NS_A $NS_B na nb 204 || { echo "cannot create namespaces" >&2; exit 1; }
 mkdir "$CG" || exit 1
 # one server for both families (bound to ::, v4-mapped)
 ip netns exec $NS_B "$BENCH" rr-server :: $PORT > "$TMP/srv" 2>&1 &
@@ -76,20 +50,7 @@ SRV=$!
 for _ in $(seq 50); do grep -q ready "$TMP/srv" 2>/dev/null && break; sleep 0.05; done
 
 # policy FAM N: N deny rules the traffic never matches, default allow.
-policy() {
-	awk -v fam=$1 -v n=$2 'BEGIN {
-		print "policy: cggbench-n" fam "-" n
-		print "egress:\n  default: allow\n  rules:"
-		for (i = 0; i < n; i++)
-			if (fam == 4)
-				printf "    - { action: deny, to: 10.%d.%d.%d/32 }\n",
-					205 + int(i / 65536), int(i / 256) % 256, i % 256
-			else
-				printf "    - { action: deny, to: \"fd31::%x:%x/128\" }\n",
-					int(i / 65536), i % 65536
-		print "ingress:\n  default: allow"
-	}' > "$TMP/p$1-$2.yaml"
-}
+policy() { deny_policy cggbench-n$1-$2 $1 $2 205 fd31: > "$TMP/p$1-$2.yaml"; }
 
 # run FAM: prints "connect_ns egress_ns noop_ns egress_runs conns ingress_ns ingress_runs"
 run() {
@@ -108,7 +69,6 @@ run() {
 	END { print c, e, z, er, n, g, gr }' <<<"$out"
 }
 
-median() { sort -n | awk '{ a[NR] = $1 } END { print NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 echo "== 5. new connections: TCP connect, 1 byte each way, reset; cgguard programs' cost =="
 echo "one connection after another for ${SECS}s; BPF run-time stats; $ROUNDS rounds, medians"
