@@ -187,6 +187,27 @@ static __always_inline void peer_add(struct cg_sk_peers *st,
 	e->gen = gen;
 }
 
+/* The live entry for @p's peer in the peers of @sk (also returned in
+ * *@psp, NULL if it has none), its last-seen time renewed; or NULL. */
+static __always_inline struct cg_sk_peer *
+peer_recent(void *sk, const struct pkt *p, __u32 gen, __u64 now,
+	    struct cg_sk_peers **psp)
+{
+	struct cg_sk_peers *ps = bpf_sk_storage_get(&cg_sk_peers, sk, 0, 0);
+	struct cg_sk_peer *e;
+	int i;
+
+	*psp = ps;
+	if (!ps)
+		return NULL;
+	i = peer_find(ps, p, gen, now);
+	if (i < 0)
+		return NULL;
+	e = &ps->peer[i & (CG_SK_PEERS - 1)];
+	e->seen_ns = now;
+	return e;
+}
+
 /* peer_add() into the socket's peers, @ps if it has some already, else
  * created now: only sockets that exchange something get any. */
 static __always_inline void peer_remember(struct cg_sk_peers *ps, void *sk,

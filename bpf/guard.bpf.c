@@ -266,7 +266,7 @@ static __always_inline int judge_skb(struct __sk_buff *skb,
 				     struct cg_hook_counters *hc, struct cg_sk *st)
 {
 	__u32 slot = hc->bound.slot, gen = hc->bound.gen;
-	int kind = sk ? sk_kind(sk) : SKK_PACKET, rdir = dir, i;
+	int kind = sk ? sk_kind(sk) : SKK_PACKET, rdir = dir;
 	struct cg_sk_peers *ps = NULL;
 	struct cg_sk_peer *e;
 	struct verdict vd;
@@ -297,15 +297,11 @@ static __always_inline int judge_skb(struct __sk_buff *skb,
 	} else if (kind == SKK_CONN) {
 		rdir = conn_dir(skb, sk, st);
 	} else if (kind == SKK_PEERS && p.parsed) {
-		ps = bpf_sk_storage_get(&cg_sk_peers, sk, 0, 0);
 		now = bpf_ktime_get_coarse_ns();
-		i = ps ? peer_find(ps, &p, gen, now) : -1;
-		if (ps && i >= 0) {	/* a datagram of a recent exchange */
-			e = &ps->peer[i & (CG_SK_PEERS - 1)];
-			e->seen_ns = now;
+		e = peer_recent(sk, &p, gen, now, &ps);
+		if (e)	/* a datagram of a recent exchange */
 			return account(skb, dir, hc, e->action,
 				       e->flags & CG_SKF_AUDIT, e->rule, 0);
-		}
 	}
 	p.port = rdir == CG_DIR_EGRESS_V ? p.peer_port : p.local_port;
 	decide(slot, rdir, &p, &vd);
@@ -393,7 +389,7 @@ static __always_inline int guard_addr(struct bpf_sock_addr *ctx, int v6,
 	struct pkt p = { .parsed = 1 };
 	__u32 slot, gen, ip6[4];
 	__u64 now = 0;
-	int res, i, conn;
+	int res, conn;
 
 	slot = hc->bound.slot;
 	gen = hc->bound.gen;
@@ -412,12 +408,9 @@ static __always_inline int guard_addr(struct bpf_sock_addr *ctx, int v6,
 	 * cached (cg_sk); anything else is an exchange with a peer. */
 	conn = is_connect && conn_type(ctx->protocol, ctx->type);
 	if (ctx->sk && gen && !is_connect) {
-		ps = bpf_sk_storage_get(&cg_sk_peers, ctx->sk, 0, 0);
 		now = bpf_ktime_get_coarse_ns();
-		i = ps ? peer_find(ps, &p, gen, now) : -1;
-		if (ps && i >= 0) {
-			e = &ps->peer[i & (CG_SK_PEERS - 1)];
-			e->seen_ns = now;
+		e = peer_recent(ctx->sk, &p, gen, now, &ps);
+		if (e) {
 			vd.action = e->action;
 			vd.rule = e->rule;
 			vd.flags = e->flags & CG_SKF_AUDIT ? CG_F_AUDIT : 0;

@@ -138,12 +138,37 @@ void cg_sockscan_close(struct cg_sockscan *s)
 	free(s);
 }
 
+/* Calls @fn(@arg) inside namespace @idx of the scan (0: our own), and
+ * comes back. */
+static int in_netns(struct cg_sockscan *s, size_t idx, int (*fn)(void *arg),
+		    void *arg)
+{
+	int err;
+
+	if (idx && setns(s->tree.nsfd[idx], CLONE_NEWNET))
+		return cg_seterr(-errno, "entering network namespace %llu: %m",
+				 (unsigned long long)s->tree.nsino[idx]);
+	err = fn(arg);
+	if (idx && setns(s->tree.nsfd[0], CLONE_NEWNET))
+		return cg_seterr(-errno, "returning to our network namespace: "
+				 "%m");
+	return err;
+}
+
+static int nl_connect_diag(void *nl)
+{
+	if (nl_connect(nl, NETLINK_SOCK_DIAG))
+		return cg_seterr(-EPROTONOSUPPORT, "cannot open a sock_diag "
+				 "netlink socket (CONFIG_INET_DIAG?)");
+	return 0;
+}
+
 /* A netlink socket belongs to the namespace its creator was in: enter the
  * target namespace for the socket() call only.  Index 0 is our own. */
 static int nl_for(struct cg_sockscan *s, int idx, struct nl_sock **out)
 {
 	struct nl_sock *nl;
-	int err = 0;
+	int err;
 
 	if (s->nl[idx]) {
 		*out = s->nl[idx];
@@ -152,14 +177,7 @@ static int nl_for(struct cg_sockscan *s, int idx, struct nl_sock **out)
 	nl = nl_socket_alloc();
 	if (!nl)
 		return -ENOMEM;
-	if (idx && setns(s->tree.nsfd[idx], CLONE_NEWNET))
-		err = cg_seterr(-errno, "entering network namespace %llu: %m",
-				(unsigned long long)s->tree.nsino[idx]);
-	if (!err && nl_connect(nl, NETLINK_SOCK_DIAG))
-		err = cg_seterr(-EPROTONOSUPPORT, "cannot open a sock_diag "
-				"netlink socket (CONFIG_INET_DIAG?)");
-	if (idx && setns(s->tree.nsfd[0], CLONE_NEWNET) && !err)
-		err = cg_seterr(-errno, "returning to our network namespace: %m");
+	err = in_netns(s, idx, nl_connect_diag, nl);
 	if (err) {
 		nl_socket_free(nl);
 		return err;
@@ -342,19 +360,10 @@ int cg_sockscan_each_netns(struct cg_sockscan *s, int (*fn)(void *arg),
 			   void *arg)
 {
 	size_t i;
-	int err = 0, back;
+	int err = 0;
 
-	for (i = 0; i < s->tree.nns && !err; i++) {
-		if (i && setns(s->tree.nsfd[i], CLONE_NEWNET))
-			return cg_seterr(-errno, "entering network namespace "
-					 "%llu: %m",
-					 (unsigned long long)s->tree.nsino[i]);
-		err = fn(arg);
-		back = i ? setns(s->tree.nsfd[0], CLONE_NEWNET) : 0;
-		if (back)
-			return cg_seterr(-errno, "returning to our network "
-					 "namespace: %m");
-	}
+	for (i = 0; i < s->tree.nns && !err; i++)
+		err = in_netns(s, i, fn, arg);
 	return err;
 }
 

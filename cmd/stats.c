@@ -27,10 +27,13 @@ static const __u64 *policy_hits(struct stats_ctx *c, __u32 slot)
 	if (slot >= CG_MAX_SLOTS)
 		return none;
 	if (!c->slot_hits[slot]) {
-		c->slot_hits[slot] = calloc(CG_RULES_PER_SLOT, sizeof(__u64));
-		if (!c->slot_hits[slot] ||
-		    cg_guard_rule_hits(c->g, slot, c->slot_hits[slot]))
-			return none;
+		__u64 *h = calloc(CG_RULES_PER_SLOT, sizeof(*h));
+
+		if (!h || cg_guard_rule_hits(c->g, slot, h)) {
+			free(h);
+			return none;	/* numbers unknown: shown as none */
+		}
+		c->slot_hits[slot] = h;
 	}
 	return c->slot_hits[slot];
 }
@@ -215,8 +218,8 @@ int do_stats(int argc, char **argv)
 		jw_arr_end(&j);
 	if (c.g)
 		cg_guard_close(c.g);
-	for (opt = 0; opt < CG_MAX_SLOTS; opt++)
-		free(c.slot_hits[opt]);
+	for (size_t s = 0; s < CG_MAX_SLOTS; s++)
+		free(c.slot_hits[s]);
 	if (!err && !json_output && !c.only)
 		print_sockfilter_stats(NULL, 1);
 	if (!err && c.only && !c.found) {
